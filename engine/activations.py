@@ -42,7 +42,8 @@ _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 def _erf_array(x: Array) -> Array:
     # NumPy has no erf ufunc; math.erf per element is exact and gelu nets are small.
-    return _erf(x).astype(x.dtype, copy=False)
+    out: Array = _erf(x).astype(x.dtype, copy=False)
+    return out
 
 
 # --- forward ------------------------------------------------------------------

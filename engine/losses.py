@@ -62,8 +62,9 @@ def _ce_value(z: Array, a: Array, Y: Array) -> float:
     m = z.max(axis=-1, keepdims=True)
     shifted = z - m
     lse = np.log(np.exp(shifted).sum(axis=-1))
-    rows = lse.size
-    return float(lse.sum() - np.vdot(shifted, Y)) / rows
+    rows = int(lse.size)
+    total = float(lse.sum()) - float(np.vdot(shifted, Y))
+    return total / rows
 
 
 def _ce_delta(z: Array, a: Array, Y: Array, act: Activation, out: Array) -> None:

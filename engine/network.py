@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from engine.initializers import check_initializer, initialize
 from engine.layers import ActivatedLayer, Array, Layer, build_layer
@@ -71,6 +72,7 @@ class Network:
             raise ValueError(f"input_shape must be non-empty positive sizes, got {list(input_shape)}")
         self.dtype = np.dtype(dtype)
         self.input_shape = shape
+        self.layer_specs = [dict(spec) for spec in layer_specs]
         self.layers: list[Layer] = []
         for i, spec in enumerate(layer_specs):
             is_output = i == len(layer_specs) - 1
@@ -92,9 +94,9 @@ class Network:
         biases = [(i, s) for i, layer in enumerate(self.layers) for s in layer.param_specs if s.role != "weight"]
         self.slots: list[ParamSlot] = []
         offset = 0
-        for i, spec in weights + biases:
-            self.slots.append(ParamSlot(i, spec.name, spec.role, offset, spec.shape))
-            offset += spec.size
+        for i, param in weights + biases:
+            self.slots.append(ParamSlot(i, param.name, param.role, offset, param.shape))
+            offset += param.size
         self.size = offset
         self.weight_size = sum(s.size for s in self.slots if s.role == "weight")
         self.theta = np.zeros(self.size, self.dtype)
@@ -128,6 +130,13 @@ class Network:
             else:
                 view[...] = layer.initial_bias(spec)
 
+    def clone(self) -> Network:
+        """A network with the same structure, loss, regularization and parameters."""
+        twin = Network(self.input_shape, self.layer_specs, self.loss.name, self.dtype.name)
+        twin.theta[...] = self.theta
+        twin.set_regularization(self.reg_kind, self.reg_rate)
+        return twin
+
     def get_params(self) -> list[dict[str, Array]]:
         """Copies of every layer's parameters, in the contract's layout."""
         return [{name: p.copy() for name, p in layer.params.items()} for layer in self.layers]
@@ -136,7 +145,7 @@ class Network:
         """Replace parameters; every shape and value is checked before anything changes."""
         if len(layers) != len(self.layers):
             raise ValueError(f"expected parameters for {len(self.layers)} layers, got {len(layers)}")
-        staged: list[tuple[Array, Array]] = []
+        staged: list[tuple[Array, NDArray[np.float64]]] = []
         for i, (layer, given) in enumerate(zip(self.layers, layers)):
             if not isinstance(given, dict):
                 raise ValueError(f"layer {i}: parameters must be an object of arrays")

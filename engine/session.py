@@ -1,0 +1,491 @@
+"""A training session: network + optimizer + schedule + data + generator + counters + history.
+
+Everything is decided by the config and its seed. Three independent random
+streams are spawned from the seed — one draws the data, one the initial
+weights, one the order of the batches — so changing, say, the batch size never
+changes the data or the initial weights, and :meth:`TrainingSession.reset`
+replays exactly the same start.
+
+:meth:`state` captures everything that decides the future of the run (weights,
+optimizer buffers, schedule position, RNG state, data order, counters,
+history); :meth:`from_state` rebuilds a session that continues bit for bit.
+
+A step that produces a non-finite loss, gradient or update is not applied: the
+session keeps its last finite weights, stores a :class:`Divergence` that says
+what blew up where, and refuses to step until :meth:`recover` is called.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.averaging import WeightAverage
+from engine.config import normalize_config, normalize_training
+from engine.datasets import DataSet, infer_input_shape, load_dataset
+from engine.history import EVAL_FIELDS, History
+from engine.network import Network
+from engine.optimizers import Optimizer, make_optimizer
+from engine.schedules import Schedule, make_schedule
+from engine.trace import TRACE_LEVELS, Divergence, LayerSummary, StepSummary, StepTrace, TraceLevel
+
+__all__ = ["TrainingSession", "StepResult", "STATE_VERSION"]
+
+STATE_VERSION = 1
+_NON_HYPER = ("name", "lr")
+# A run whose evaluated training loss stays above this multiple of its starting loss for
+# this many evaluations in a row has diverged, even while every number is still finite
+# (a sigmoid/BCE net at lr = 10 oscillates at ~5× its starting loss without overflowing).
+LOSS_BLOWUP_FACTOR = 3.0
+LOSS_BLOWUP_EVALUATIONS = 3
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one call to :meth:`TrainingSession.step` did."""
+
+    first_step: int  # step count before the call
+    losses: NDArray[np.float64]  # total loss of each step done, in order
+    lrs: NDArray[np.float64]
+    summary: StepSummary | None  # of the last step, at trace level summary or full
+    trace: StepTrace | None  # of the last step, at trace level full
+    divergence: Divergence | None
+
+    @property
+    def steps_done(self) -> int:
+        return len(self.losses)
+
+
+class TrainingSession:
+    """One run. Build with a config dict (see :mod:`engine.config`)."""
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config = normalize_config(config)
+        self._build()
+
+    # --- construction ----------------------------------------------------------
+
+    def _build(self) -> None:
+        cfg = self.config
+        data_seed, init_seed, order_seed = np.random.SeedSequence(cfg["seed"]).spawn(3)
+        self._init_seed, self._order_seed = init_seed, order_seed
+        model = cfg["model"]
+        input_shape = model["input_shape"] or list(infer_input_shape(cfg["data"]))
+        self.network = Network(input_shape, model["layers"], model["loss"], model["dtype"])
+        self.data: DataSet = load_dataset(
+            cfg["data"], np.random.default_rng(data_seed), model["loss"], self.network.output_shape
+        )
+        if tuple(self.data.input_shape) != self.network.input_shape:
+            raise ValueError(
+                f"model.input_shape {list(self.network.input_shape)} does not match the data's "
+                f"input shape {list(self.data.input_shape)}"
+            )
+        if len(self.data.x_train) == 0:
+            raise ValueError("the training set is empty: give more samples or a larger train_fraction")
+        dtype = self.network.dtype
+        self._x_train = np.ascontiguousarray(self.data.x_train, dtype)
+        self._y_train = np.ascontiguousarray(self.data.y_train, dtype)
+        self._x_test = np.ascontiguousarray(self.data.x_test, dtype)
+        self._y_test = np.ascontiguousarray(self.data.y_test, dtype)
+        self._update = np.zeros(self.network.size, dtype)
+        self._batch_buffers: dict[int, tuple[NDArray[Any], NDArray[Any]]] = {}
+        self._configure_training(self.config["training"], fresh=True)
+        self.history = History()
+        self._start()
+
+    def _configure_training(self, training: dict[str, Any], fresh: bool) -> None:
+        """Apply the training section; keeps optimizer buffers when only hyperparameters change."""
+        opt_spec = training["optimizer"]
+        hyper = {k: v for k, v in opt_spec.items() if k not in _NON_HYPER}
+        current: Optimizer | None = None if fresh else self.optimizer
+        if current is not None and current.name == opt_spec["name"]:
+            current.set_hyper(**hyper)
+        else:
+            self.optimizer = make_optimizer(opt_spec["name"], self.network.size, self.network.dtype, **hyper)
+        self.base_lr = float(opt_spec["lr"])
+        self.schedule: Schedule = make_schedule(training["schedule"])
+        reg = training["regularization"]
+        self.network.set_regularization(reg["kind"], reg["rate"])
+        self.batch_size = int(training["batch_size"])
+        self.clip_norm: float | None = training["clip_norm"]
+        decay = training["ema_decay"]
+        old_ema = None if fresh else self.ema
+        if decay is None:
+            self.ema: WeightAverage | None = None
+        elif old_ema is None or old_ema.decay != decay:
+            self.ema = WeightAverage(self.network.size, self.network.dtype, decay)
+        self.eval_every = int(training["eval_every"])
+
+    def _start(self) -> None:
+        """Initial weights, fresh optimizer, counters and history: the state at step 0."""
+        model = self.config["model"]
+        self.network.initialize(np.random.default_rng(self._init_seed), model["initializer"], model["init_scale"])
+        self.optimizer.reset_state()
+        if self.ema is not None:
+            self.ema = WeightAverage(self.network.size, self.network.dtype, self.ema.decay)
+        self._order_rng = np.random.default_rng(self._order_seed)
+        self.step_count = 0
+        self.epoch = 0
+        self._pos = 0
+        self._perm = self._order_rng.permutation(len(self._x_train))
+        self.divergence: Divergence | None = None
+        self.last_trace: StepTrace | None = None
+        self.last_summary: StepSummary | None = None
+        self.history.clear()
+        self._start_loss: float | None = None
+        self._best: tuple[int, float, NDArray[Any]] | None = None  # (step, train loss, theta)
+        self._blowups = 0
+        self._record_evaluation()
+
+    def reset(self) -> None:
+        """Back to step 0 with exactly the same initial weights and batch order."""
+        self._start()
+
+    def apply_training_changes(self, changes: dict[str, Any]) -> None:
+        """Live changes to lr, optimizer, schedule, regularization, batch size, clipping, EMA.
+
+        The weights are kept; optimizer buffers are kept unless the optimizer
+        kind changes. Everything is validated before anything changes.
+        """
+        if not isinstance(changes, dict):
+            raise ValueError("training changes must be an object")
+        merged = copy.deepcopy(self.config["training"])
+        for key, value in changes.items():
+            if key == "optimizer" and isinstance(value, dict) and value.get("name", merged["optimizer"]["name"]) == merged["optimizer"]["name"]:
+                merged["optimizer"].update(value)
+            else:
+                merged[key] = value
+        training = normalize_training(merged)
+        # Build the new pieces first so a bad hyperparameter leaves the session untouched.
+        opt = training["optimizer"]
+        make_optimizer(opt["name"], 1, self.network.dtype, **{k: v for k, v in opt.items() if k not in _NON_HYPER})
+        make_schedule(training["schedule"])
+        self._configure_training(training, fresh=False)
+        self.config["training"] = training
+
+    # --- training --------------------------------------------------------------
+
+    def current_lr(self) -> float:
+        return self.schedule.lr(self.step_count, self.base_lr)
+
+    def step(self, n: int = 1, trace: TraceLevel = "off") -> StepResult:
+        """Run up to ``n`` steps; only the last one is recorded at ``trace`` level.
+
+        Stops early at a divergence (the failing step is not applied).
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"steps must be a whole number ≥ 0, got {n!r}")
+        if trace not in TRACE_LEVELS:
+            raise ValueError(f"trace must be one of {TRACE_LEVELS}, got {trace!r}")
+        first = self.step_count
+        losses = np.empty(n)
+        lrs = np.empty(n)
+        summary: StepSummary | None = None
+        full: StepTrace | None = None
+        done = 0
+        if self.divergence is None:
+            for k in range(n):
+                level = trace if k == n - 1 else "off"
+                out = self._train_step(level)
+                if out is None:
+                    break
+                losses[k], lrs[k], summary, full = out
+                done += 1
+                if self.divergence is not None:
+                    break
+        return StepResult(first, losses[:done], lrs[:done], summary, full, self.divergence)
+
+    def _next_batch(self) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.intp]]:
+        n_train = len(self._perm)
+        pos = self._pos
+        idx = self._perm[pos : pos + self.batch_size]
+        rows = len(idx)
+        bufs = self._batch_buffers.get(rows)
+        if bufs is None:
+            if len(self._batch_buffers) > 4:
+                self._batch_buffers.clear()
+            bufs = self._batch_buffers[rows] = (
+                np.empty((rows, *self._x_train.shape[1:]), self._x_train.dtype),
+                np.empty((rows, *self._y_train.shape[1:]), self._y_train.dtype),
+            )
+        xb, yb = bufs
+        np.take(self._x_train, idx, axis=0, out=xb)
+        np.take(self._y_train, idx, axis=0, out=yb)
+        return xb, yb, idx
+
+    def _advance_position(self, rows: int) -> bool:
+        """Move past the batch; True when that finished an epoch (a new order is drawn)."""
+        self._pos += rows
+        if self._pos < len(self._perm):
+            return False
+        self.epoch += 1
+        self._pos = 0
+        self._perm = self._order_rng.permutation(len(self._x_train))
+        return True
+
+    def _train_step(
+        self, level: TraceLevel
+    ) -> tuple[float, float, StepSummary | None, StepTrace | None] | None:
+        net, theta, grad, update = self.network, self.network.theta, self.network.grad, self._update
+        X, Y, idx = self._next_batch()
+        lr = self.schedule.lr(self.step_count, self.base_lr)
+        data_loss, reg_loss = net.gradients(X, Y)
+        loss = data_loss + reg_loss
+        grad_sq = float(np.vdot(grad, grad))
+        if not (math.isfinite(loss) and math.isfinite(grad_sq)):
+            self._diverge("loss" if not math.isfinite(loss) else "gradient", lr)
+            return None
+        grad_norm = math.sqrt(grad_sq)
+        clipped = self.clip_norm is not None and grad_norm > self.clip_norm
+        if clipped:
+            assert self.clip_norm is not None
+            grad *= self.clip_norm / grad_norm
+        theta_before = theta.copy() if level != "off" else None
+        self.optimizer.step(theta, grad, lr, update)
+        if not math.isfinite(float(update.sum())):
+            self._diverge("update", lr)
+            return None
+        theta += update
+        if self.ema is not None:
+            self.ema.update(theta)
+        self.step_count += 1
+        self.history.steps.record(self.step_count, loss, lr)
+        epoch_done = self._advance_position(len(idx))
+        summary = full = None
+        if level != "off":
+            assert theta_before is not None
+            summary = self._summarize(data_loss, reg_loss, lr, grad_norm, clipped, theta_before)
+            self.last_summary = summary
+            if level == "full":
+                full = self._full_trace(summary, X, Y, idx, theta_before)
+                self.last_trace = full
+        if (self.eval_every and self.step_count % self.eval_every == 0) or (not self.eval_every and epoch_done):
+            self._record_evaluation()
+        return loss, lr, summary, full
+
+    def _summarize(
+        self, data_loss: float, reg_loss: float, lr: float, grad_norm: float, clipped: bool, theta_before: NDArray[Any]
+    ) -> StepSummary:
+        net = self.network
+        w = net.layer_norms(theta_before)
+        g = net.layer_norms(net.grad)
+        u = net.layer_norms(self._update)
+        layers = [
+            LayerSummary(float(w[k]), float(g[k]), float(u[k]), float(u[k] / w[k]) if w[k] > 0 else 0.0)
+            for k in range(len(net.layers))
+        ]
+        return StepSummary(
+            self.step_count, self.epoch, data_loss + reg_loss, data_loss, reg_loss, lr, grad_norm, clipped, layers
+        )
+
+    def _full_trace(
+        self, summary: StepSummary, X: NDArray[Any], Y: NDArray[Any], idx: NDArray[np.intp], theta_before: NDArray[Any]
+    ) -> StepTrace:
+        net = self.network
+        layers: list[dict[str, NDArray[Any]]] = []
+        for k, layer in enumerate(net.layers):
+            arrays = layer.trace()
+            for slot in net.layer_slices(k):
+                arrays[f"grad_{slot.name}"] = net.grad[slot.offset : slot.stop].reshape(slot.shape).copy()
+                arrays[f"update_{slot.name}"] = self._update[slot.offset : slot.stop].reshape(slot.shape).copy()
+            layers.append(arrays)
+        return StepTrace(
+            summary=summary,
+            indices=idx.astype(np.int64),
+            X=X.copy(),
+            Y=Y.copy(),
+            layers=layers,
+            theta_before=theta_before,
+            optimizer_state=self.optimizer.state(),
+            optimizer_name=self.optimizer.name,
+        )
+
+    # --- divergence ----------------------------------------------------------
+
+    def _diverge(self, quantity: str, lr: float) -> None:
+        net = self.network
+        source = {"loss": None, "gradient": net.grad, "update": self._update}[quantity]
+        layer: int | None = None
+        if source is not None:
+            for slot in net.slots:
+                if not np.all(np.isfinite(source[slot.offset : slot.stop])):
+                    layer = slot.layer if layer is None else min(layer, slot.layer)
+        else:
+            for k, lay in enumerate(net.layers):
+                out = lay.trace().get("a")
+                if out is not None and not np.all(np.isfinite(out)):
+                    layer = k
+                    break
+        kind = "infinite or NaN"
+        where = f" in layer {layer}" if layer is not None else ""
+        step = self.step_count + 1
+        best = self._best[0] if self._best is not None else self.step_count
+        message = (
+            f"the {quantity} became {kind}{where} at step {step}: the learning rate {lr:g} is too large "
+            f"for this network (or the weights have grown until the numbers overflowed). The step was not "
+            f"applied. Lower the learning rate (e.g. to {lr / 10:g}) and recover — the weights of step "
+            f"{best}, the lowest training loss so far, come back — or turn on gradient clipping, or reset."
+        )
+        weights_max = float(np.max(np.abs(net.theta))) if net.size else 0.0
+        self.divergence = Divergence(step, quantity, layer, lr, message, {"max_abs_weight": weights_max})  # type: ignore[arg-type]
+
+    def recover(self, lr: float | None = None, restore_best: bool = True) -> int:
+        """Clear a divergence and return the step whose weights training continues from.
+
+        With ``restore_best`` the weights with the lowest evaluated training loss so
+        far are restored and the optimizer's buffers reset (they belong to the
+        diverged weights); otherwise the last finite weights are kept and only
+        non-finite buffers are reset. ``lr`` sets a new learning rate first.
+        """
+        if lr is not None:
+            self.apply_training_changes({"optimizer": {"lr": lr}})
+        restored_from = self.step_count
+        if restore_best and self.divergence is not None and self._best is not None:
+            restored_from, _, theta = self._best
+            self.network.theta[...] = theta
+            self.optimizer.reset_state()
+        elif any(not np.all(np.isfinite(buf)) for buf in self.optimizer.buffers().values()):
+            self.optimizer.reset_state()
+        self.divergence = None
+        self._blowups = 0
+        return restored_from
+
+    # --- evaluation and prediction -----------------------------------------------
+
+    def evaluate(self) -> dict[str, float | None]:
+        """Data loss (without regularization) and accuracy on the whole train and test sets."""
+        train_loss, train_acc = self._evaluate_set(self._x_train, self._y_train)
+        test_loss, test_acc = self._evaluate_set(self._x_test, self._y_test)
+        return {"train_loss": train_loss, "test_loss": test_loss, "train_accuracy": train_acc, "test_accuracy": test_acc}
+
+    def _evaluate_set(self, X: NDArray[Any], Y: NDArray[Any]) -> tuple[float | None, float | None]:
+        if len(X) == 0:
+            return None, None
+        out = self.network.predict(X)[-1]
+        loss = self.network.loss.value(out["z"], out["a"], Y)
+        accuracy = classification_accuracy(self.data.task, out["a"], Y)
+        return loss, accuracy
+
+    def _record_evaluation(self) -> None:
+        ev = self.evaluate()
+        values = [math.nan if ev[f] is None else float(ev[f] or 0.0) for f in EVAL_FIELDS]
+        self.history.evals.record(self.step_count, *values)
+        self._watch_loss(values[0])
+
+    def _watch_loss(self, train_loss: float) -> None:
+        """Keep the best weights so far and flag a loss that blew up (see LOSS_BLOWUP_FACTOR)."""
+        if math.isnan(train_loss):
+            return
+        if self._start_loss is None:
+            self._start_loss = train_loss
+        if math.isfinite(train_loss) and (self._best is None or train_loss < self._best[1]):
+            self._best = (self.step_count, train_loss, self.network.theta.copy())
+        start = self._start_loss
+        blown = not math.isfinite(train_loss) or train_loss > LOSS_BLOWUP_FACTOR * start
+        self._blowups = self._blowups + 1 if blown else 0
+        if self._blowups < LOSS_BLOWUP_EVALUATIONS or self.divergence is not None:
+            return
+        lr = self.current_lr()
+        best = self._best[0] if self._best is not None else 0
+        message = (
+            f"the training loss grew to {train_loss:.3g}, {train_loss / start:.1f}× its starting value "
+            f"{start:.3g}, and stayed there for {LOSS_BLOWUP_EVALUATIONS} evaluations up to step "
+            f"{self.step_count}: the learning rate {lr:g} is too large for this network. Lower it "
+            f"(e.g. to {lr / 10:g}) and recover: the weights of step {best}, the lowest training loss "
+            f"so far, come back."
+        )
+        self.divergence = Divergence(
+            self.step_count, "loss", None, lr, message, {"train_loss": train_loss, "start_loss": start, "best_step": best}
+        )
+
+    def predict(self, X: Any) -> list[dict[str, NDArray[Any]]]:
+        """Every layer's intermediates for inputs ``X`` (shape ``(n, *input_shape)``)."""
+        return self.network.predict(np.asarray(X, dtype=self.network.dtype))
+
+    # --- persistence ---------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue bit for bit: plain data and NumPy arrays (copies)."""
+        return {
+            "version": STATE_VERSION,
+            "config": copy.deepcopy(self.config),
+            "theta": self.network.theta.copy(),
+            "optimizer": self.optimizer.state(),
+            "ema": None if self.ema is None else self.ema.state(),
+            "order_rng": copy.deepcopy(self._order_rng.bit_generator.state),
+            "perm": self._perm.copy(),
+            "pos": self._pos,
+            "step": self.step_count,
+            "epoch": self.epoch,
+            "history": self.history.state(),
+            "divergence": None if self.divergence is None else self.divergence.to_dict(),
+            "watch": {
+                "start_loss": self._start_loss,
+                "blowups": self._blowups,
+                "best": None if self._best is None else {
+                    "step": self._best[0], "loss": self._best[1], "theta": self._best[2].copy()},
+            },
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TrainingSession:
+        """Rebuild a session from :meth:`state`; shapes and values are checked."""
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported session state version {state.get('version') if isinstance(state, dict) else None!r}")
+        session = cls(state["config"])
+        session.load_state(state)
+        return session
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        net = self.network
+        theta = np.asarray(state["theta"])
+        if theta.shape != net.theta.shape:
+            raise ValueError(f"theta has shape {list(theta.shape)}, the network needs {list(net.theta.shape)}")
+        if not np.all(np.isfinite(theta)):
+            raise ValueError("theta holds non-finite values")
+        perm = np.asarray(state["perm"], dtype=np.int64)
+        if sorted(perm.tolist()) != list(range(len(self._x_train))):
+            raise ValueError("perm is not a permutation of the training set")
+        pos, step, epoch = int(state["pos"]), int(state["step"]), int(state["epoch"])
+        if not (0 <= pos < len(perm)) or step < 0 or epoch < 0:
+            raise ValueError("pos, step and epoch must be in range")
+        net.theta[...] = theta
+        self.optimizer.load_state(state["optimizer"])
+        if state.get("ema") is not None and self.ema is not None:
+            self.ema.load_state(state["ema"])
+        self._order_rng = np.random.default_rng(self._order_seed)
+        self._order_rng.bit_generator.state = copy.deepcopy(state["order_rng"])
+        self._perm = perm.astype(self._perm.dtype)
+        self._pos, self.step_count, self.epoch = pos, step, epoch
+        self.history.load_state(state["history"])
+        div = state.get("divergence")
+        self.divergence = None if div is None else Divergence(**div)
+        watch = state.get("watch") or {}
+        self._start_loss = watch.get("start_loss")
+        self._blowups = int(watch.get("blowups", 0))
+        best = watch.get("best")
+        if best is not None:
+            best_theta = np.asarray(best["theta"], dtype=net.dtype)
+            if best_theta.shape != net.theta.shape:
+                raise ValueError("the best weights have the wrong shape")
+            self._best = (int(best["step"]), float(best["loss"]), best_theta.copy())
+        else:
+            self._best = None
+        self.last_trace = None
+        self.last_summary = None
+
+
+def classification_accuracy(task: str, outputs: NDArray[Any], targets: NDArray[Any]) -> float | None:
+    """Fraction of rows classified right; ``None`` for regression."""
+    if task == "binary":
+        return float(np.mean((outputs > 0.5) == (targets > 0.5)))
+    if task == "multiclass":
+        o = outputs.reshape(-1, outputs.shape[-1])
+        t = targets.reshape(-1, targets.shape[-1])
+        return float(np.mean(o.argmax(axis=-1) == t.argmax(axis=-1)))
+    return None

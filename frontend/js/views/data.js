@@ -1,0 +1,209 @@
+// The data panel: dataset thumbnails, split / noise / samples, input features,
+// regenerate, paste CSV, classes for adding points by clicking, clear, test
+// points and discretized output toggles.
+
+import { thumbPoints } from "../thumbs.js";
+import { categorical, css, diverging } from "../colors.js";
+import { FEATURE_NAMES } from "../features.js";
+import { parseCSV } from "../csv.js";
+
+const $ = (id) => document.getElementById(id);
+const PICKABLE = new Set(["plane", "line"]);
+
+/**
+ * @param {object} actions  setData(partial), regenerate(), useCSV(parsed), setAddClass(label|null),
+ *                          clearPoints(), toggle(name, value)
+ */
+export function createDataPanel(actions) {
+  const root = $("data-panel");
+  const el = {
+    thumbs: root.querySelector(".thumbs"),
+    params: root.querySelector(".dataset-params"),
+    ratio: $("ratio"),
+    ratioOut: $("ratio-out"),
+    noise: $("noise"),
+    noiseOut: $("noise-out"),
+    samples: $("samples"),
+    samplesOut: $("samples-out"),
+    features: root.querySelector(".features"),
+    regenerate: $("regenerate"),
+    paste: $("paste-csv"),
+    addClasses: root.querySelector(".add-classes"),
+    clear: $("clear-points"),
+    showTest: $("show-test"),
+    discretize: $("discretize"),
+    dialog: $("csv-dialog"),
+    csvText: $("csv-text"),
+    csvErrors: $("csv-errors"),
+  };
+  let options = null;
+  let key = "";
+  let classesKey = "";
+
+  el.ratio.addEventListener("input", () => (el.ratioOut.textContent = `${el.ratio.value}%`));
+  el.noise.addEventListener("input", () => (el.noiseOut.textContent = el.noise.value));
+  el.samples.addEventListener("input", () => (el.samplesOut.textContent = el.samples.value));
+  el.ratio.addEventListener("change", () => actions.setData({ train_fraction: Number(el.ratio.value) / 100 }));
+  el.noise.addEventListener("change", () => actions.setData({ noise: Number(el.noise.value) }));
+  el.samples.addEventListener("change", () => actions.setData({ samples: Number(el.samples.value) }));
+  el.regenerate.addEventListener("click", () => actions.regenerate());
+  el.clear.addEventListener("click", () => actions.clearPoints());
+  el.showTest.addEventListener("change", () => actions.toggle("showTest", el.showTest.checked));
+  el.discretize.addEventListener("change", () => actions.toggle("discretize", el.discretize.checked));
+  el.paste.addEventListener("click", () => {
+    el.csvErrors.textContent = "";
+    el.dialog.showModal();
+  });
+  el.csvText.addEventListener("input", () => {
+    const parsed = parseCSV(el.csvText.value);
+    el.csvErrors.textContent = parsed.errors.slice(0, 4).join("\n") || `${parsed.x.length} rows, ${parsed.featureNames.length} features, ${parsed.task}`;
+  });
+  el.dialog.addEventListener("close", () => {
+    if (el.dialog.returnValue !== "ok") return;
+    const parsed = parseCSV(el.csvText.value);
+    if (parsed.x.length) actions.useCSV(parsed);
+  });
+
+  function drawThumb(canvas, name) {
+    const size = 64;
+    canvas.width = size;
+    canvas.height = size;
+    const ctx = canvas.getContext("2d");
+    const { kind, points, values } = thumbPoints(name);
+    ctx.fillStyle = "#fafbfc";
+    ctx.fillRect(0, 0, size, size);
+    const s = (v) => ((v + 6) / 12) * size;
+    for (let i = 0; i < points.length; i++) {
+      const colour = kind === "class" ? categorical(values[i]) : kind === "value" ? diverging(values[i] * 1.5) : [90, 100, 120];
+      ctx.fillStyle = css(colour);
+      ctx.beginPath();
+      ctx.arc(s(points[i][0]), size - s(points[i][1]), 1.8, 0, Math.PI * 2);
+      ctx.fill();
+    }
+  }
+
+  function setOptions(opts) {
+    options = opts;
+    el.thumbs.replaceChildren();
+    for (const [name, info] of Object.entries(opts.datasets || {})) {
+      if (!PICKABLE.has(info.kind)) continue;
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "thumb";
+      b.setAttribute("role", "radio");
+      b.setAttribute("aria-checked", "false");
+      b.setAttribute("aria-label", `${name}: ${info.description || info.task}`);
+      b.title = info.description || name;
+      b.dataset.dataset = name;
+      const c = document.createElement("canvas");
+      drawThumb(c, name);
+      const label = document.createElement("span");
+      label.className = "name";
+      label.textContent = name;
+      b.append(c, label);
+      b.addEventListener("click", () => actions.setDataset(name, info));
+      el.thumbs.append(b);
+    }
+    key = "";
+  }
+
+  function renderClasses(state) {
+    const task = state.data?.task;
+    const n = task === "multiclass" ? state.data.nClasses || 3 : 2;
+    const ck = `${task}:${n}:${state.ui.addClass}:${state.session.role}`;
+    if (ck === classesKey) return;
+    classesKey = ck;
+    el.addClasses.replaceChildren();
+    if (task === "regression") {
+      const input = document.createElement("input");
+      input.type = "number";
+      input.step = "any";
+      input.value = state.ui.addClass ?? "";
+      input.placeholder = "target";
+      input.setAttribute("aria-label", "Target value of added points (empty: off)");
+      input.addEventListener("change", () => actions.setAddClass(input.value === "" ? null : Number(input.value)));
+      el.addClasses.append(input);
+      return;
+    }
+    for (let k = 0; k < n; k++) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.style.background = css(categorical(k));
+      b.setAttribute("aria-pressed", String(state.ui.addClass === k));
+      b.setAttribute("aria-label", `Add points of class ${k}`);
+      b.title = `click the plane to add class ${k}`;
+      b.addEventListener("click", () => actions.setAddClass(state.ui.addClass === k ? null : k));
+      el.addClasses.append(b);
+    }
+  }
+
+  function update(state) {
+    renderClasses(state);
+    const cfg = state.config?.data;
+    if (!cfg || !options) return;
+    const k = JSON.stringify([cfg.dataset, cfg.samples, cfg.noise, cfg.train_fraction, cfg.features, cfg.classes, !!cfg.x]);
+    if (k === key) return;
+    key = k;
+    for (const b of el.thumbs.children) b.setAttribute("aria-checked", String(b.dataset.dataset === cfg.dataset));
+    const info = options.datasets?.[cfg.dataset];
+    const defaults = info?.defaults || {};
+    const inline = !!cfg.x;
+    const val = (name) => cfg[name] ?? defaults[name];
+    for (const [input, out, name, fmt] of [
+      [el.ratio, el.ratioOut, "train_fraction", (v) => `${Math.round(v * 100)}%`],
+      [el.noise, el.noiseOut, "noise", (v) => String(v)],
+      [el.samples, el.samplesOut, "samples", (v) => String(v)],
+    ]) {
+      const v = val(name);
+      input.disabled = inline || v === undefined;
+      if (v === undefined) continue;
+      input.value = name === "train_fraction" ? String(Math.round(v * 100)) : String(v);
+      out.textContent = fmt(v);
+    }
+    el.regenerate.disabled = inline;
+    // dataset-specific numeric keys (e.g. classes)
+    el.params.replaceChildren();
+    for (const [name, def] of Object.entries(defaults)) {
+      if (["samples", "noise", "train_fraction", "features"].includes(name) || typeof def !== "number") continue;
+      const label = document.createElement("label");
+      label.className = "field";
+      const span = document.createElement("span");
+      span.textContent = name;
+      const input = document.createElement("input");
+      input.type = "number";
+      input.step = Number.isInteger(def) ? "1" : "any";
+      const lim = info.limits?.[name];
+      if (lim) {
+        input.min = String(lim[0]);
+        input.max = String(lim[1]);
+      }
+      input.value = String(cfg[name] ?? def);
+      input.setAttribute("aria-label", name);
+      input.addEventListener("change", () => actions.setData({ [name]: Number(input.value) }));
+      label.append(span, input);
+      el.params.append(label);
+    }
+    // features
+    const features = cfg.features || defaults.features || ["x1", "x2"];
+    el.features.replaceChildren();
+    const canFeature = info?.kind === "plane" || (inline && cfg.x?.[0]?.length === 2);
+    if (canFeature) {
+      for (const f of FEATURE_NAMES) {
+        const label = document.createElement("label");
+        const input = document.createElement("input");
+        input.type = "checkbox";
+        input.checked = features.includes(f);
+        input.setAttribute("aria-label", `Input feature ${f}`);
+        input.addEventListener("change", () => {
+          const next = FEATURE_NAMES.filter((n) => (n === f ? input.checked : features.includes(n)));
+          if (next.length) actions.setData({ features: next });
+          else input.checked = true;
+        });
+        label.append(input, document.createTextNode(f));
+        el.features.append(label);
+      }
+    }
+  }
+
+  return { setOptions, update, reset() { key = ""; classesKey = ""; } };
+}

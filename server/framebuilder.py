@@ -1,0 +1,130 @@
+"""Turn a session's latest step into encoded frames, once per distinct subscription.
+
+Runs on the training thread (never on the event loop): heatmaps are computed
+once per frame at each resolution some client asked for, and each distinct
+subscription key is encoded once, however many clients share it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.datasets import apply_features
+from engine.session import TrainingSession
+from engine.trace import StepSummary, StepTrace
+from server.frames import encode_frame
+from server.protocol import PROTOCOL_VERSION, jsonable
+
+__all__ = ["FrameBuilder", "SubscriptionKey"]
+
+SubscriptionKey = tuple[tuple[str, ...], int, int]
+Arrays = list[tuple[str, NDArray[Any], str | None]]
+
+
+class FrameBuilder:
+    """Builds the frames of one session; caches the input grids per heatmap resolution."""
+
+    def __init__(self, engine: TrainingSession, frame_max_parameters: int) -> None:
+        self.engine = engine
+        self.frame_max_parameters = frame_max_parameters
+        self._grids: dict[int, NDArray[Any]] = {}
+
+    def _grid(self, res: int) -> NDArray[Any] | None:
+        """Network inputs for a res×res grid over the plane: row 0 is the top (x2 high)."""
+        data = self.engine.data
+        if data.kind != "plane" or data.domain is None or not data.feature_names:
+            return None
+        grid = self._grids.get(res)
+        if grid is None:
+            lo, hi = data.domain
+            xs = np.linspace(lo, hi, res)
+            x1, x2 = np.meshgrid(xs, xs[::-1])
+            points = np.stack([x1.ravel(), x2.ravel()], axis=1)
+            grid = self._grids[res] = apply_features(points, list(data.feature_names))
+        return grid
+
+    def _heatmaps(self, output_res: int, node_res: int) -> Arrays:
+        arrays: Arrays = []
+        engine = self.engine
+        if output_res:
+            grid = self._grid(output_res)
+            if grid is not None:
+                out = engine.predict(grid)[-1]["a"]
+                arrays.append(("heat.output", out[:, 0].reshape(output_res, output_res), "f4"))
+                if out.shape[1] > 1:
+                    arrays.append(("heat.output_class", out.argmax(axis=1).reshape(output_res, output_res), "u1"))
+        if node_res:
+            grid = self._grid(node_res)
+            if grid is not None:
+                r = node_res
+                arrays.append(("heat.input", grid.T.reshape(-1, r, r), "f4"))
+                for k, values in enumerate(engine.predict(grid)):
+                    a = values["a"]
+                    arrays.append((f"heat.L{k}", a.reshape(r * r, -1).T.reshape(-1, r, r), "f4"))
+        return arrays
+
+    def _tensors(self, tensors: tuple[str, ...], trace: StepTrace | None) -> Arrays:
+        engine = self.engine
+        if engine.network.size > self.frame_max_parameters:
+            return []
+        arrays: Arrays = []
+        if "params" in tensors:
+            for k, layer in enumerate(engine.network.layers):
+                for name, value in layer.params.items():
+                    arrays.append((f"L{k}.{name}", value, "f4"))
+        if trace is None:
+            return arrays
+        wanted_prefix = [p for t, p in (("grads", "grad_"), ("updates", "update_")) if t in tensors]
+        for k, layer_arrays in enumerate(trace.layers):
+            for name, value in layer_arrays.items():
+                if any(name.startswith(p) for p in wanted_prefix):
+                    arrays.append((f"L{k}.{name}", value, "f4"))
+                elif name in ("a", "z") and "activations" in tensors:
+                    arrays.append((f"L{k}.{name}", value, "f4"))
+                elif name == "delta" and "deltas" in tensors:
+                    arrays.append((f"L{k}.{name}", value, "f4"))
+        if "activations" in tensors:
+            arrays.append(("batch.X", trace.X, "f4"))
+            arrays.append(("batch.indices", trace.indices, "i4"))
+        return arrays
+
+    def build(
+        self,
+        keys: Iterable[SubscriptionKey],
+        header: dict[str, Any],
+        points: tuple[NDArray[Any], NDArray[Any], NDArray[Any]],
+        summary: StepSummary | None,
+        trace: StepTrace | None,
+    ) -> dict[SubscriptionKey, bytes]:
+        """One encoded frame per key. ``header`` holds session id, generation, step, playing…"""
+        steps, losses, lrs = points
+        base_header = {
+            "type": "frame",
+            "protocol": PROTOCOL_VERSION,
+            **header,
+            "time": time.time(),
+            "summary": None if summary is None else jsonable(summary.to_dict()),
+            "eval": jsonable(self.engine.history.evals.last()),
+        }
+        point_arrays: Arrays = [
+            ("points.step", steps, "f8"),
+            ("points.loss", losses, "f8"),
+            ("points.lr", lrs, "f8"),
+        ]
+        heat_cache: dict[tuple[int, int], Arrays] = {}
+        tensor_cache: dict[tuple[str, ...], Arrays] = {}
+        frames: dict[SubscriptionKey, bytes] = {}
+        for key in keys:
+            tensors, output_res, node_res = key
+            if (output_res, node_res) not in heat_cache:
+                heat_cache[(output_res, node_res)] = self._heatmaps(output_res, node_res)
+            if tensors not in tensor_cache:
+                tensor_cache[tensors] = self._tensors(tensors, trace)
+            frames[key] = encode_frame(
+                base_header, point_arrays + tensor_cache[tensors] + heat_cache[(output_res, node_res)]
+            )
+        return frames

@@ -1,0 +1,136 @@
+"""The event-loop side of streaming: one :class:`Hub` per session, one :class:`Viewer` per socket.
+
+The training thread hands finished frames to the hub with
+``loop.call_soon_threadsafe``; the hub gives each viewer the frame for its
+subscription key. A viewer keeps only the *latest* frame (lockstep: a bounded
+backlog) and wakes its own sender task; a slow socket therefore never holds
+up the session or another viewer, and never grows memory beyond one frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from server.frames import encode_frame
+from server.points import PointsRing
+from server.protocol import PROTOCOL_VERSION, Subscription, jsonable
+
+__all__ = ["Hub", "Viewer", "EncodedFrame"]
+
+MAX_TEXT_BACKLOG = 64
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    data: bytes
+    generation: int
+    step: int
+    first_point: float  # step number of the frame's first loss point (inf when it has none)
+
+
+class Viewer:
+    """One socket's mailbox: the latest frame, a lockstep backlog, pending text messages."""
+
+    def __init__(self, subscription: Subscription, backlog: int) -> None:
+        self.subscription = subscription
+        self.wake = asyncio.Event()
+        self.latest: EncodedFrame | None = None
+        self.backlog: deque[EncodedFrame] = deque(maxlen=backlog)
+        self.dropped = 0
+        self.texts: deque[str] = deque(maxlen=MAX_TEXT_BACKLOG)
+        self.generation = -1
+        self.last_point = 0.0  # the client holds every loss point up to this step
+        self.closed = False
+        self.close_code: int | None = None  # set when the server ends this socket (e.g. 1000 on delete)
+        self.authorized = False
+
+    def offer(self, frame: EncodedFrame, lockstep: bool) -> None:
+        if lockstep:
+            if len(self.backlog) == self.backlog.maxlen:
+                self.dropped += 1
+            self.backlog.append(frame)
+        else:
+            self.latest = frame
+        self.wake.set()
+
+    def say(self, message: dict[str, Any]) -> None:
+        self.texts.append(json.dumps(jsonable(message), separators=(",", ":")))
+        self.wake.set()
+
+    def take(self, ring: PointsRing, session_id: str) -> list[str | bytes]:
+        """Everything due to this socket now, in order: texts, catch-up points, frames."""
+        out: list[str | bytes] = list(self.texts)
+        self.texts.clear()
+        frames = list(self.backlog)
+        self.backlog.clear()
+        if self.latest is not None:
+            frames.append(self.latest)
+            self.latest = None
+        for frame in frames:
+            if frame.generation != self.generation:
+                self.generation = frame.generation
+                self.last_point = frame.first_point - 1 if frame.first_point != float("inf") else frame.step
+            elif frame.first_point != float("inf") and frame.first_point > self.last_point + 1:
+                catch_up = self._points(ring, session_id, frame)
+                if catch_up is not None:
+                    out.append(catch_up)
+            out.append(frame.data)
+            if frame.step > self.last_point:
+                self.last_point = frame.step
+        return out
+
+    def _points(self, ring: PointsRing, session_id: str, frame: EncodedFrame) -> bytes | None:
+        steps, losses, lrs = ring.since(self.last_point)
+        keep = steps < frame.first_point
+        if not keep.any():
+            return None
+        header = {"type": "points", "protocol": PROTOCOL_VERSION, "session": session_id, "generation": frame.generation}
+        return encode_frame(
+            header, [("points.step", steps[keep], "f8"), ("points.loss", losses[keep], "f8"), ("points.lr", lrs[keep], "f8")]
+        )
+
+
+class Hub:
+    """The viewers of one session (touched only on the event loop)."""
+
+    def __init__(self) -> None:
+        self.viewers: set[Viewer] = set()
+        # read by the training thread: replaced whole, never mutated
+        self.keys: frozenset[tuple[tuple[str, ...], int, int]] = frozenset()
+        self.max_fps = 0.0
+        self.lockstep_wanted = False
+
+    def refresh(self) -> None:
+        live = [v for v in self.viewers if not v.closed]
+        self.keys = frozenset(v.subscription.key for v in live)
+        self.max_fps = max((v.subscription.fps for v in live), default=0.0)
+
+    def add(self, viewer: Viewer) -> None:
+        self.viewers.add(viewer)
+        self.refresh()
+
+    def remove(self, viewer: Viewer) -> None:
+        viewer.closed = True
+        viewer.wake.set()
+        self.viewers.discard(viewer)
+        self.refresh()
+
+    def deliver(self, frames: dict[tuple[tuple[str, ...], int, int], EncodedFrame], lockstep: bool) -> None:
+        for viewer in self.viewers:
+            frame = frames.get(viewer.subscription.key)
+            if frame is not None:
+                viewer.offer(frame, lockstep)
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        for viewer in self.viewers:
+            viewer.say(message)
+
+    def close_all(self, code: int) -> None:
+        """Ask every sender to close its socket with ``code`` after what is queued."""
+        for viewer in self.viewers:
+            viewer.close_code = code
+            viewer.wake.set()

@@ -1,0 +1,319 @@
+"""Every request and response body of the REST API, in one place.
+
+These models check *types and structure* at the edge (wrong type, unknown
+field, NaN, negative size → 422 naming the field). The engine then checks the
+*meaning* (activation/loss pairs, shapes, dataset keys) and its ``ValueError``
+messages become 422 answers too. Examples here feed the OpenAPI page at /docs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "LayerConfig",
+    "ModelConfig",
+    "DataConfig",
+    "OptimizerConfig",
+    "ScheduleConfig",
+    "RegularizationConfig",
+    "TrainingConfig",
+    "SessionConfig",
+    "TrainingChanges",
+    "PlayOptions",
+    "PatchRequest",
+    "StepRequest",
+    "RecoverRequest",
+    "PredictRequest",
+    "ParamsBody",
+    "SessionInfo",
+    "CreatedSession",
+    "SessionList",
+    "StepResponse",
+    "PredictResponse",
+    "TraceResponse",
+    "HistoryResponse",
+    "ExplainResponse",
+    "OptionsResponse",
+    "ErrorResponse",
+    "GradcheckRequest",
+    "GradcheckResponse",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class LayerConfig(Strict):
+    type: Literal["dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "rnn", "lstm"]
+    units: int | None = Field(None, ge=1)
+    activation: str | None = None
+    filters: int | None = Field(None, ge=1)
+    kernel: int | list[int] | None = None
+    stride: int | None = Field(None, ge=1)
+    padding: Literal["valid", "same"] | None = None
+    size: int | None = Field(None, ge=1)
+    return_sequences: bool | None = None
+    truncate: int | None = Field(None, ge=1)
+    forget_bias: float | None = None
+
+
+class ModelConfig(Strict):
+    input_shape: list[int] | None = Field(None, description="per sample; derived from the data when left out")
+    layers: list[LayerConfig] = Field(..., min_length=1)
+    loss: Literal["mse", "bce", "cross_entropy"] | None = Field(
+        None, description="left out: bce for a sigmoid output, cross_entropy for softmax, else mse"
+    )
+    initializer: str | None = None
+    init_scale: float | None = Field(None, ge=0)
+    dtype: Literal["float64", "float32"] | None = None
+
+
+class DataConfig(Strict):
+    dataset: str | None = Field(None, description="a generated dataset (see GET /api/options); or give x and y")
+    samples: int | None = Field(None, ge=1)
+    noise: float | None = Field(None, ge=0)
+    train_fraction: float | None = Field(None, gt=0, le=1)
+    features: list[str] | None = None
+    classes: int | None = Field(None, ge=2)
+    length: int | None = Field(None, ge=1)
+    size: int | None = Field(None, ge=4)
+    target: Literal["last", "sequence"] | None = None
+    x: list[Any] | None = None
+    y: list[Any] | None = None
+    x_test: list[Any] | None = None
+    y_test: list[Any] | None = None
+
+
+class OptimizerConfig(Strict):
+    name: Literal["sgd", "adam", "adamw", "rmsprop", "adagrad"] = "sgd"
+    lr: float = Field(0.03, ge=0)
+    momentum: float | None = Field(None, ge=0)
+    dampening: float | None = Field(None, ge=0)
+    nesterov: bool | None = None
+    weight_decay: float | None = Field(None, ge=0)
+    beta1: float | None = Field(None, ge=0, lt=1)
+    beta2: float | None = Field(None, ge=0, lt=1)
+    eps: float | None = Field(None, gt=0)
+    amsgrad: bool | None = None
+    alpha: float | None = Field(None, ge=0)
+    centered: bool | None = None
+    lr_decay: float | None = Field(None, ge=0)
+    initial_accumulator_value: float | None = Field(None, ge=0)
+
+
+class ScheduleConfig(Strict):
+    name: Literal["constant", "step", "exponential", "cosine"] = "constant"
+    step_size: int | None = Field(None, ge=1)
+    gamma: float | None = Field(None, gt=0)
+    t_max: int | None = Field(None, ge=1)
+    eta_min: float | None = Field(None, ge=0)
+    restarts: bool | None = None
+    t_mult: int | None = Field(None, ge=1)
+    warmup_steps: int | None = Field(None, ge=0)
+    warmup_start_factor: float | None = Field(None, ge=0, le=1)
+
+
+class RegularizationConfig(Strict):
+    kind: Literal["none", "l1", "l2"] = "none"
+    rate: float = Field(0.0, ge=0)
+
+
+class TrainingConfig(Strict):
+    optimizer: OptimizerConfig | None = None
+    batch_size: int | None = Field(None, ge=1)
+    regularization: RegularizationConfig | None = None
+    schedule: ScheduleConfig | None = None
+    clip_norm: float | None = Field(None, gt=0)
+    ema_decay: float | None = Field(None, gt=0, lt=1)
+    eval_every: int | None = Field(None, ge=0)
+
+
+_EXAMPLE_CONFIG = {
+    "model": {
+        "input_shape": [2],
+        "layers": [
+            {"type": "dense", "units": 8, "activation": "tanh"},
+            {"type": "dense", "units": 1, "activation": "sigmoid"},
+        ],
+        "loss": "bce",
+    },
+    "data": {"dataset": "circle", "samples": 500, "noise": 0.1, "train_fraction": 0.5, "features": ["x1", "x2"]},
+    "training": {
+        "optimizer": {"name": "sgd", "lr": 0.03, "momentum": 0.0, "nesterov": False},
+        "batch_size": 10,
+        "regularization": {"kind": "none", "rate": 0.0},
+    },
+    "seed": 0,
+}
+
+
+class SessionConfig(Strict):
+    """The session config of the API contract; see PRODUCT.md."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [_EXAMPLE_CONFIG]})
+
+    model: ModelConfig | None = None
+    data: DataConfig | None = None
+    training: TrainingConfig | None = None
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+
+    def to_engine(self) -> dict[str, Any]:
+        """The plain dict the engine takes: unset fields left out so engine defaults apply."""
+        return self.model_dump(exclude_none=True)
+
+
+class TrainingChanges(TrainingConfig):
+    """A partial training section: only the fields given change."""
+
+
+class PlayOptions(Strict):
+    speed: float | None = Field(None, gt=0, description="steps per second; null = as fast as possible")
+    max_steps: int | None = Field(None, ge=1, description="pause when the step count reaches this")
+    max_epochs: int | None = Field(None, ge=1)
+    target_loss: float | None = Field(None, ge=0, description="pause when the evaluated train loss is ≤ this")
+
+
+class PatchRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [{"training": {"optimizer": {"lr": 0.1}, "batch_size": 5}}]},
+    )
+    training: TrainingChanges | None = None
+    play: PlayOptions | None = None
+    lockstep: bool | None = None
+
+
+class StepRequest(Strict):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"steps": 10}]})
+    steps: int = Field(1, ge=1)
+
+
+class RecoverRequest(Strict):
+    lr: float | None = Field(None, ge=0)
+
+
+class PredictRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"x": [[0.5, -1.0], [2.0, 3.0]]}]}
+    )
+    x: list[Any] = Field(..., min_length=1)
+    ema: bool = Field(False, description="use the exponential moving average of the weights")
+
+
+class ParamsBody(BaseModel):
+    model_config = ConfigDict(
+        allow_inf_nan=False, json_schema_extra={"examples": [{"layers": [{"W": [[0.1, -0.2]], "b": [0.0, 0.0]}]}]}
+    )
+    layers: list[dict[str, Any]]
+    step: int | None = None
+    generation: int | None = None
+
+
+class SessionInfo(BaseModel):
+    id: str
+    generation: int
+    step: int
+    epoch: int
+    playing: bool
+    lockstep: bool
+    play: PlayOptions
+    config: dict[str, Any]
+    architecture: dict[str, Any]
+    data: dict[str, Any]
+    eval: dict[str, Any] | None
+    divergence: dict[str, Any] | None
+    viewers: int
+    parameters: int
+    created: float
+    updated: float
+
+
+class CreatedSession(BaseModel):
+    id: str
+    control_token: str
+    session: SessionInfo
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionInfo]
+
+
+class StepResponse(BaseModel):
+    step: int
+    epoch: int
+    steps_done: int
+    losses: list[float | None]
+    lrs: list[float]
+    summary: dict[str, Any] | None
+    eval: dict[str, Any] | None
+    divergence: dict[str, Any] | None
+
+
+class PredictResponse(BaseModel):
+    outputs: list[Any]
+    layers: list[dict[str, Any]]
+
+
+class TraceResponse(BaseModel):
+    step: int
+    generation: int
+    summary: dict[str, Any]
+    indices: list[int]
+    X: list[Any]
+    Y: list[Any]
+    layers: list[dict[str, Any]]
+
+
+class HistoryResponse(BaseModel):
+    steps: list[int]
+    loss: list[float | None]
+    lr: list[float | None]
+    stride: int
+    evals: dict[str, list[float | None]]
+    recorded: dict[str, Any] | None = None
+
+
+class ExplainResponse(BaseModel):
+    step: int
+    kind: Literal["weight", "bias", "node", "param"]
+    layer: int
+    param: str | None
+    index: list[int]
+    data: dict[str, Any]
+
+
+class GradcheckRequest(Strict):
+    layer: int | None = Field(None, ge=0, description="one layer, or all when left out")
+    param: str | None = None
+    index: list[int] | None = None
+    max_entries: int = Field(200, ge=1, le=5000)
+    epsilon: float = Field(1e-6, gt=0, le=1e-2)
+
+
+class GradcheckResponse(BaseModel):
+    step: int
+    entries: list[dict[str, Any]]
+    max_relative_error: float
+    ok: bool
+
+
+class OptionsResponse(BaseModel):
+    activations: list[str]
+    output_activations: dict[str, list[str]]
+    losses: dict[str, Any]
+    optimizers: dict[str, dict[str, Any]]
+    schedules: list[str]
+    initializers: list[str]
+    layer_types: list[str]
+    datasets: dict[str, Any]
+    limits: dict[str, Any]
+    protocol: int
+
+
+class ErrorResponse(BaseModel):
+    detail: str
