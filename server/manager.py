@@ -183,12 +183,16 @@ class SessionManager:
             now = time.monotonic()
             soonest = math.inf
             ran = False
+            # Each playing session should get a turn once per display frame: shorten the
+            # slices as sessions multiply (never below half a millisecond).
+            fps = max((s.hub.max_fps for s in playing), default=0.0) or 30.0
+            budget = max(0.0005, min(self.settings.slice_seconds, 1.0 / (fps * len(playing)) * 0.5))
             for session in playing:
                 if next_run.get(session.id, 0.0) > now:
                     soonest = min(soonest, next_run[session.id])
                     continue
                 try:
-                    wait = session.run_slice(self.settings.slice_seconds)
+                    wait = session.run_slice(budget)
                 except Exception as exc:  # a bug must not kill the trainer for every session
                     session.playing = False
                     session.broadcast({"type": "event", "event": "pause", "reason": f"internal error: {exc!r}"})

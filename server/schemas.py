@@ -261,6 +261,8 @@ class PredictResponse(BaseModel):
 
 class TraceResponse(BaseModel):
     step: int
+    epoch: int
+    loss: float | None = Field(description="the step's total batch loss, regularization included")
     generation: int
     summary: dict[str, Any]
     indices: list[int]

@@ -1,0 +1,238 @@
+"""Streaming benchmark: frames/s, bytes/frame and frame age for several viewer loads.
+
+    python benchmarks/stream.py                  # all scenarios, ~10 s each
+    python benchmarks/stream.py --seconds 5 --scenario one --json out.json
+
+Starts the real server (uvicorn on 127.0.0.1, a free port, sessions in memory),
+creates sessions over REST, plays them, and connects websocket viewers from
+worker processes (so the viewers' own CPU does not count against the server's
+event loop more than a real browser would). Frame age = arrival time − the
+``time`` stamp the server put in the frame when that step was computed; both
+clocks are this machine's.
+
+Scenarios:
+- ``one``: one session, one viewer at 60 fps with heatmaps (100×100 output, 20×20 per node);
+  training speed is compared with the same network trained untraced in-process.
+- ``many-viewers``: one session, 200 viewers at 30 fps.
+- ``many-sessions``: 20 sessions with one viewer each at 30 fps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+CONFIG: dict[str, Any] = {
+    "model": {
+        "layers": [
+            {"type": "dense", "units": 8, "activation": "tanh"},
+            {"type": "dense", "units": 8, "activation": "tanh"},
+            {"type": "dense", "units": 1, "activation": "sigmoid"},
+        ],
+        "loss": "bce",
+    },
+    "data": {"dataset": "circle", "samples": 500, "noise": 0.1, "train_fraction": 0.5},
+    "training": {"optimizer": {"name": "sgd", "lr": 0.03}, "batch_size": 10},
+    "seed": 0,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--memory"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/options", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def header_of(message: bytes) -> dict[str, Any]:
+    (length,) = struct.unpack_from("<I", message, 0)
+    result: dict[str, Any] = json.loads(message[4 : 4 + length])
+    return result
+
+
+async def _viewer(url: str, subscribe: dict[str, Any], seconds: float, out: list[tuple[float, int, int]]) -> None:
+    import websockets
+
+    async with websockets.connect(url, max_size=None, compression=None) as ws:
+        await ws.send(json.dumps({"type": "subscribe", **subscribe}))
+        end = time.time() + seconds
+        while time.time() < end:
+            try:
+                message = await asyncio.wait_for(ws.recv(), timeout=max(0.01, end - time.time()))
+            except asyncio.TimeoutError:
+                break
+            if isinstance(message, bytes):
+                now = time.time()
+                head = header_of(message)
+                if head.get("type") == "frame":
+                    out.append((now - float(head["time"]), len(message), int(head["step"])))
+
+
+def _viewer_process(urls: list[str], subscribe: dict[str, Any], seconds: float, queue: Any) -> None:
+    async def main() -> list[list[tuple[float, int, int]]]:
+        results: list[list[tuple[float, int, int]]] = [[] for _ in urls]
+        await asyncio.gather(*(_viewer(u, subscribe, seconds, r) for u, r in zip(urls, results)))
+        return results
+
+    queue.put(asyncio.run(main()))
+
+
+def run_viewers(urls: list[str], subscribe: dict[str, Any], seconds: float, processes: int) -> list[list[tuple[float, int, int]]]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    chunks = [urls[i::processes] for i in range(processes) if urls[i::processes]]
+    procs = [ctx.Process(target=_viewer_process, args=(c, subscribe, seconds, queue)) for c in chunks]
+    for p in procs:
+        p.start()
+    results: list[list[tuple[float, int, int]]] = []
+    for _ in procs:
+        results.extend(queue.get(timeout=seconds + 60))
+    for p in procs:
+        p.join(timeout=10)
+    return results
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def untraced_steps_per_second(seconds: float = 2.0) -> float:
+    from engine.session import TrainingSession
+
+    session = TrainingSession(CONFIG)
+    session.step(500)
+    rates = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        n = 0
+        while time.perf_counter() - t0 < seconds / 5:
+            session.step(200)
+            n += 200
+        rates.append(n / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def scenario(base: str, sessions: int, viewers_each: int, subscribe: dict[str, Any], seconds: float) -> dict[str, Any]:
+    client = httpx.Client(base_url=base, timeout=30)
+    made = []
+    for _ in range(sessions):
+        body = client.post("/api/sessions", json=CONFIG).json()
+        made.append(body)
+    for body in made:
+        client.post(f"/api/sessions/{body['id']}/play", headers={"Authorization": f"Bearer {body['control_token']}"})
+    ws_base = base.replace("http", "ws", 1)
+    urls = [f"{ws_base}/ws/sessions/{body['id']}" for body in made for _ in range(viewers_each)]
+    start_steps = {b["id"]: client.get(f"/api/sessions/{b['id']}").json()["step"] for b in made}
+    t0 = time.time()
+    results = run_viewers(urls, subscribe, seconds, processes=min(4, max(1, len(urls) // 50 + 1)))
+    elapsed = time.time() - t0
+    end_steps = {b["id"]: client.get(f"/api/sessions/{b['id']}").json()["step"] for b in made}
+    for body in made:
+        client.delete(f"/api/sessions/{body['id']}", headers={"Authorization": f"Bearer {body['control_token']}"})
+    ages = [age for r in results for age, _, _ in r[len(r) // 5 :]]  # skip the warm-up fifth
+    sizes = [size for r in results for _, size, _ in r]
+    fps = [len(r) / seconds for r in results]
+    steps_per_s = statistics.median((end_steps[k] - start_steps[k]) / elapsed for k in end_steps)
+    return {
+        "sessions": sessions,
+        "viewers": len(urls),
+        "fps_median": statistics.median(fps) if fps else 0.0,
+        "fps_min": min(fps) if fps else 0.0,
+        "bytes_per_frame": statistics.median(sizes) if sizes else 0,
+        "age_p50_ms": 1000 * percentile(ages, 0.5),
+        "age_p99_ms": 1000 * percentile(ages, 0.99),
+        "steps_per_s_per_session": steps_per_s,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--scenario", choices=["all", "one", "many-viewers", "many-sessions"], default="all")
+    parser.add_argument("--viewers", type=int, default=200)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')!r} OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')!r}")
+    port = free_port()
+    server = start_server(port)
+    base = f"http://127.0.0.1:{port}"
+    rows: dict[str, dict[str, Any]] = {}
+    try:
+        heat = {"fps": 60, "heatmaps": {"output": 100, "nodes": 20}}
+        light = {"fps": 30, "heatmaps": {"output": 50, "nodes": 20}}
+        if args.scenario in ("all", "one"):
+            reference = untraced_steps_per_second()
+            row = scenario(base, 1, 1, heat, args.seconds)
+            row["engine_untraced_steps_per_s"] = reference
+            row["training_speed_ratio"] = row["steps_per_s_per_session"] / reference
+            rows["one session, 1 viewer, 60 fps + heatmaps"] = row
+        if args.scenario in ("all", "many-viewers"):
+            rows[f"one session, {args.viewers} viewers, 30 fps"] = scenario(base, 1, args.viewers, light, args.seconds)
+        if args.scenario in ("all", "many-sessions"):
+            rows[f"{args.sessions} sessions × 1 viewer, 30 fps"] = scenario(base, args.sessions, 1, light, args.seconds)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    print(f"{'scenario':48} {'fps med':>8} {'fps min':>8} {'bytes/frame':>12} {'age p50':>9} {'age p99':>9} {'steps/s':>10}")
+    for name, r in rows.items():
+        print(
+            f"{name:48} {r['fps_median']:8.1f} {r['fps_min']:8.1f} {r['bytes_per_frame']:12.0f} "
+            f"{r['age_p50_ms']:7.1f}ms {r['age_p99_ms']:7.1f}ms {r['steps_per_s_per_session']:10.0f}"
+        )
+        if "training_speed_ratio" in r:
+            print(
+                f"{'':48} training while streaming = {r['training_speed_ratio']:.0%} of untraced engine speed "
+                f"({r['engine_untraced_steps_per_s']:.0f} steps/s in-process)"
+            )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
