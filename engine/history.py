@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Curve", "History", "EVAL_FIELDS", "STEP_FIELDS"]
+__all__ = ["EVAL_FIELDS", "STEP_FIELDS", "Curve", "History"]
 
 STEP_FIELDS = ("loss", "lr")
 EVAL_FIELDS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")

@@ -12,20 +12,26 @@ when the data is loaded) and ``N`` the number of rows in the batch:
 - ``cross_entropy``: needs a softmax output. L = mean over rows of
   logsumexp(z) − Σ_k y_k z_k; δ = (a − y)/N.
 
-``delta`` writes ∂L/∂z into the output layer's own δ buffer.
+``delta`` writes ∂L/∂z into the output layer's own δ buffer. ``train`` does both
+at once for the training step — the same operations in the same order, so the
+same bits, but on preallocated scratch arrays and without recomputing ``a − y``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from engine.activations import Activation
 from engine.layers.base import Array
 
-__all__ = ["Loss", "LOSSES", "get_loss"]
+__all__ = ["LOSSES", "Loss", "get_loss"]
+
+# Bound once: the ufunc methods skip the Python wrappers of ndarray.sum / .max (same results).
+_add_reduce = np.add.reduce
+_max_reduce = np.maximum.reduce
 
 
 def _mse_value(z: Array, a: Array, Y: Array) -> float:
@@ -40,6 +46,17 @@ def _mse_delta(z: Array, a: Array, Y: Array, act: Activation, out: Array) -> Non
         return
     dA = (a - Y) * (2.0 / a.size)  # backward may not read and write the same array
     act.backward(z, a, dA, out)
+
+
+def _mse_train(z: Array, a: Array, Y: Array, act: Activation, out: Array, tmp: Array) -> float:
+    np.subtract(a, Y, out=out)
+    loss = float(np.vdot(out, out)) / out.size
+    if act.name == "linear":
+        out *= 2.0 / out.size
+    else:
+        np.multiply(out, 2.0 / out.size, out=tmp)
+        act.backward(z, a, tmp, out)
+    return loss
 
 
 def _bce_value(z: Array, a: Array, Y: Array) -> float:
@@ -58,6 +75,20 @@ def _bce_delta(z: Array, a: Array, Y: Array, act: Activation, out: Array) -> Non
     out *= 1.0 / out.size
 
 
+def _bce_train(z: Array, a: Array, Y: Array, act: Activation, out: Array, tmp: Array) -> float:
+    # the value, with ``out`` as scratch, then δ into ``out``
+    np.abs(z, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += np.maximum(z, 0, out=tmp)
+    out -= np.multiply(z, Y, out=tmp)
+    loss = float(_add_reduce(out, None)) / out.size
+    np.subtract(a, Y, out=out)
+    out *= 1.0 / out.size
+    return loss
+
+
 def _ce_value(z: Array, a: Array, Y: Array) -> float:
     m = z.max(axis=-1, keepdims=True)
     shifted = z - m
@@ -72,13 +103,28 @@ def _ce_delta(z: Array, a: Array, Y: Array, act: Activation, out: Array) -> None
     out *= 1.0 / (out.size // out.shape[-1])
 
 
+def _ce_train(z: Array, a: Array, Y: Array, act: Activation, out: Array, tmp: Array) -> float:
+    shifted = np.subtract(z, _max_reduce(z, axis=-1, keepdims=True), out=tmp)
+    lse = np.log(_add_reduce(np.exp(shifted, out=out), -1))
+    rows = int(lse.size)
+    loss = (float(_add_reduce(lse, None)) - float(np.vdot(shifted, Y))) / rows
+    np.subtract(a, Y, out=out)
+    out *= 1.0 / rows
+    return loss
+
+
 @dataclass(frozen=True)
 class Loss:
-    """A loss: its value from (z, a, Y), its δ = ∂L/∂z, and the output activation it needs."""
+    """A loss: its value from (z, a, Y), its δ = ∂L/∂z, and the output activation it needs.
+
+    ``train(z, a, Y, activation, out, tmp)`` returns the value and writes δ into ``out``;
+    ``tmp`` is scratch of the same shape.
+    """
 
     name: str
     value: Callable[[Array, Array, Array], float]
     delta: Callable[[Array, Array, Array, Activation, Array], None]
+    train: Callable[[Array, Array, Array, Activation, Array, Array], float]
     requires_activation: str | None
     formula: str
     delta_formula: str
@@ -95,11 +141,12 @@ class Loss:
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
-        Loss("mse", _mse_value, _mse_delta, None, "mean((a − y)²)", "2(a − y)/(N·K) · f′(z)"),
+        Loss("mse", _mse_value, _mse_delta, _mse_train, None, "mean((a − y)²)", "2(a − y)/(N·K) · f′(z)"),
         Loss(
             "bce",
             _bce_value,
             _bce_delta,
+            _bce_train,
             "sigmoid",
             "mean(−y·log a − (1 − y)·log(1 − a))",
             "(a − y)/(N·K)",
@@ -108,6 +155,7 @@ LOSSES: dict[str, Loss] = {
             "cross_entropy",
             _ce_value,
             _ce_delta,
+            _ce_train,
             "softmax",
             "mean over rows of −Σ_k y_k·log a_k",
             "(a − y)/N",

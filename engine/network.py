@@ -14,8 +14,11 @@ returns: the data loss's gradient from backprop plus the regularizer's.
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,7 +27,7 @@ from engine.initializers import check_initializer, initialize
 from engine.layers import ActivatedLayer, Array, Layer, build_layer
 from engine.losses import Loss, get_loss
 
-__all__ = ["Network", "ParamSlot", "REGULARIZERS"]
+__all__ = ["REGULARIZERS", "Network", "ParamSlot"]
 
 REGULARIZERS = ("none", "l1", "l2")
 
@@ -39,11 +42,12 @@ class ParamSlot:
     offset: int
     shape: tuple[int, ...]
 
-    @property
+    # cached: a full trace reads them for every slot of every traced step
+    @functools.cached_property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
-    @property
+    @functools.cached_property
     def stop(self) -> int:
         return self.offset + self.size
 
@@ -90,8 +94,12 @@ class Network:
         self.loss.check_output(out.activation.name)
         self.output_shape = out.output_shape
 
-        weights = [(i, s) for i, layer in enumerate(self.layers) for s in layer.param_specs if s.role == "weight"]
-        biases = [(i, s) for i, layer in enumerate(self.layers) for s in layer.param_specs if s.role != "weight"]
+        weights = [
+            (i, s) for i, layer in enumerate(self.layers) for s in layer.param_specs if s.role == "weight"
+        ]
+        biases = [
+            (i, s) for i, layer in enumerate(self.layers) for s in layer.param_specs if s.role != "weight"
+        ]
         self.slots: list[ParamSlot] = []
         offset = 0
         for i, param in weights + biases:
@@ -115,10 +123,20 @@ class Network:
             self._segment_layer[k, s.layer] = 1.0
         self.reg_kind = "none"
         self.reg_rate = 0.0
+        # The training step's loop, with everything it calls looked up once: bound methods,
+        # which layers must pass ∂L/∂X on (not the first), and each layer's slots.
+        self._forwards = [layer.forward for layer in self.layers]
+        self._backwards = [(self.layers[k].backward, k > 0) for k in range(len(self.layers) - 2, -1, -1)]
+        self._loss_train = self.loss.train
+        self._output_act = out.activation
+        self._loss_tmp: Array | None = None  # scratch for the fused loss, shaped like the output
+        self._layer_slots = [[s for s in self.slots if s.layer == i] for i in range(len(self.layers))]
 
     # --- parameters ------------------------------------------------------------
 
-    def initialize(self, rng: np.random.Generator, initializer: str = "glorot_uniform", scale: float = 0.5) -> None:
+    def initialize(
+        self, rng: np.random.Generator, initializer: str = "glorot_uniform", scale: float = 0.5
+    ) -> None:
         """Draw every weight with ``initializer`` and set biases, in slot order."""
         check_initializer(initializer)
         for slot in self.slots:
@@ -146,7 +164,7 @@ class Network:
         if len(layers) != len(self.layers):
             raise ValueError(f"expected parameters for {len(self.layers)} layers, got {len(layers)}")
         staged: list[tuple[Array, NDArray[np.float64]]] = []
-        for i, (layer, given) in enumerate(zip(self.layers, layers)):
+        for i, (layer, given) in enumerate(zip(self.layers, layers, strict=True)):
             if not isinstance(given, dict):
                 raise ValueError(f"layer {i}: parameters must be an object of arrays")
             expected = set(layer.params)
@@ -168,7 +186,7 @@ class Network:
             target[...] = value
 
     def layer_slices(self, layer: int) -> list[ParamSlot]:
-        return [s for s in self.slots if s.layer == layer]
+        return list(self._layer_slots[layer])
 
     def slot(self, layer: int, name: str) -> ParamSlot:
         for s in self.slots:
@@ -177,34 +195,42 @@ class Network:
         raise ValueError(f"layer {layer} has no parameter {name!r}")
 
     def layer_norms(self, flat: Array) -> Array:
-        """L2 norm of ``flat`` (θ-shaped) restricted to each layer's parameters."""
+        """L2 norm of ``flat`` restricted to each layer's parameters.
+
+        ``flat`` is θ-shaped, ``(size,)`` → ``(layers,)``, or a stack of such rows,
+        ``(k, size)`` → ``(k, layers)`` (the trace takes θ, grad and update at once).
+        """
         if not len(self._segment_starts):
-            return np.zeros(len(self.layers))
-        sq = np.add.reduceat(flat * flat, self._segment_starts).astype(np.float64)
-        return np.sqrt(sq @ self._segment_layer)
+            return np.zeros((*flat.shape[:-1], len(self.layers)))
+        sq = np.add.reduceat(flat * flat, self._segment_starts, axis=-1).astype(np.float64, copy=False)
+        norms: Array = np.sqrt(np.dot(sq, self._segment_layer))
+        return norms
 
     # --- computation -----------------------------------------------------------
 
     def forward(self, X: Array) -> Array:
         """Training forward pass: every layer keeps what its backward needs."""
-        for layer in self.layers:
-            X = layer.forward(X)
+        for forward in self._forwards:
+            X = forward(X)
         return X
 
     def data_loss_and_backward(self, X: Array, Y: Array) -> float:
         """Forward, data loss, and backprop of ∂L_data/∂θ into ``grad``."""
-        self.forward(X)
+        for forward in self._forwards:
+            X = forward(X)
         out = self.output_layer
         z, a = out.last_z_a()
-        Y2 = Y.reshape(a.shape)
-        loss = self.loss.value(z, a, Y2)
+        if Y.shape != a.shape:
+            Y = Y.reshape(a.shape)
+        tmp = self._loss_tmp
+        if tmp is None or tmp.shape != z.shape:
+            tmp = self._loss_tmp = np.empty_like(z)
         delta = out.delta_buffer() if hasattr(out, "delta_buffer") else np.empty_like(z)
-        self.loss.delta(z, a, Y2, out.activation, delta)
-        layers = self.layers
-        dA = out.backward_delta(delta, len(layers) > 1)
-        for k in range(len(layers) - 2, -1, -1):
+        loss = self._loss_train(z, a, Y, self._output_act, delta, tmp)
+        dA = out.backward_delta(delta, len(self.layers) > 1)
+        for backward, need_dX in self._backwards:
             assert dA is not None
-            dA = layers[k].backward(dA, k > 0)
+            dA = backward(dA, need_dX)
         return loss
 
     def regularization(self) -> float:

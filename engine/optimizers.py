@@ -172,6 +172,13 @@ class Optimizer(ABC):
     def step(self, theta: Array, grad: Array, lr: float, update: Array) -> None:
         """Write Δθ for this step into ``update`` and advance the state; theta and grad are read only."""
 
+    def update_norm_bound(self, lr: float, grad_norm: float) -> float:
+        """A bound on ‖Δθ‖₂ of the next step given ‖g‖₂, or ``inf`` where the rule gives none.
+
+        Lets the caller skip scanning Δθ for inf/NaN when the bound already rules them out.
+        """
+        return math.inf
+
     # --- state -------------------------------------------------------------------
 
     def buffers(self) -> dict[str, Array]:
@@ -356,6 +363,10 @@ class SGD(Optimizer):
 
     def _loaded(self, names: set[str]) -> None:
         self._buf_ready = "momentum_buffer" in names
+
+    def update_norm_bound(self, lr: float, grad_norm: float) -> float:
+        # plain SGD: Δθ = −lr·g, so ‖Δθ‖ = lr·‖g‖ up to rounding
+        return lr * grad_norm if self._plain else math.inf
 
     def step(self, theta: Array, grad: Array, lr: float, update: Array) -> None:
         if self._plain:

@@ -29,14 +29,16 @@ from engine.averaging import WeightAverage
 from engine.config import normalize_config, normalize_training
 from engine.datasets import DataSet, infer_input_shape, load_dataset
 from engine.history import EVAL_FIELDS, History
-from engine.network import Network
+from engine.network import Network, ParamSlot
 from engine.optimizers import Optimizer, make_optimizer
 from engine.schedules import Schedule, make_schedule
 from engine.trace import TRACE_LEVELS, Divergence, LayerSummary, StepSummary, StepTrace, TraceLevel
 
-__all__ = ["TrainingSession", "StepResult", "STATE_VERSION"]
+__all__ = ["STATE_VERSION", "StepResult", "TrainingSession"]
 
 STATE_VERSION = 1
+_vdot = np.vdot
+_add_reduce = np.add.reduce  # ndarray.sum without its Python wrapper
 _NON_HYPER = ("name", "lr")
 # A run whose evaluated training loss stays above this multiple of its starting loss for
 # this many evaluations in a row has diverged, even while every number is still finite
@@ -63,6 +65,8 @@ class StepResult:
 
 class TrainingSession:
     """One run. Build with a config dict (see :mod:`engine.config`)."""
+
+    optimizer: Optimizer
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.config = normalize_config(config)
@@ -93,7 +97,14 @@ class TrainingSession:
         self._x_test = np.ascontiguousarray(self.data.x_test, dtype)
         self._y_test = np.ascontiguousarray(self.data.y_test, dtype)
         self._update = np.zeros(self.network.size, dtype)
-        self._batch_buffers: dict[int, tuple[NDArray[Any], NDArray[Any]]] = {}
+        # Below this bound on ‖Δθ‖₂ no entry of Δθ, nor their sum, can overflow (Σ|Δθ| ≤ √n·‖Δθ‖₂;
+        # the factor 2 covers rounding), so the finiteness scan of Δθ can be skipped.
+        self._safe_update_norm = float(np.finfo(dtype).max) / (2.0 * math.sqrt(max(self.network.size, 1)))
+        # per layer, where each parameter's gradient and update go in a full trace
+        self._trace_slots = [
+            [_trace_slot(slot) for slot in self.network.layer_slices(k)]
+            for k in range(len(self.network.layers))
+        ]
         self._configure_training(self.config["training"], fresh=True)
         self.history = History()
         self._start()
@@ -109,6 +120,9 @@ class TrainingSession:
             self.optimizer = make_optimizer(opt_spec["name"], self.network.size, self.network.dtype, **hyper)
         self.base_lr = float(opt_spec["lr"])
         self.schedule: Schedule = make_schedule(training["schedule"])
+        # A constant schedule without warm-up gives base_lr at every step: skip the call.
+        constant = self.schedule.name == "constant" and not self.schedule.warmup_steps
+        self._constant_lr: float | None = self.base_lr if constant else None
         reg = training["regularization"]
         self.network.set_regularization(reg["kind"], reg["rate"])
         self.batch_size = int(training["batch_size"])
@@ -124,7 +138,9 @@ class TrainingSession:
     def _start(self) -> None:
         """Initial weights, fresh optimizer, counters and history: the state at step 0."""
         model = self.config["model"]
-        self.network.initialize(np.random.default_rng(self._init_seed), model["initializer"], model["init_scale"])
+        self.network.initialize(
+            np.random.default_rng(self._init_seed), model["initializer"], model["init_scale"]
+        )
         self.optimizer.reset_state()
         if self.ema is not None:
             self.ema = WeightAverage(self.network.size, self.network.dtype, self.ema.decay)
@@ -132,7 +148,7 @@ class TrainingSession:
         self.step_count = 0
         self.epoch = 0
         self._pos = 0
-        self._perm = self._order_rng.permutation(len(self._x_train))
+        self._set_order(self._order_rng.permutation(len(self._x_train)))
         self.divergence: Divergence | None = None
         self.last_trace: StepTrace | None = None
         self.last_summary: StepSummary | None = None
@@ -156,14 +172,20 @@ class TrainingSession:
             raise ValueError("training changes must be an object")
         merged = copy.deepcopy(self.config["training"])
         for key, value in changes.items():
-            if key == "optimizer" and isinstance(value, dict) and value.get("name", merged["optimizer"]["name"]) == merged["optimizer"]["name"]:
+            if (
+                key == "optimizer"
+                and isinstance(value, dict)
+                and value.get("name", merged["optimizer"]["name"]) == merged["optimizer"]["name"]
+            ):
                 merged["optimizer"].update(value)
             else:
                 merged[key] = value
         training = normalize_training(merged)
         # Build the new pieces first so a bad hyperparameter leaves the session untouched.
         opt = training["optimizer"]
-        make_optimizer(opt["name"], 1, self.network.dtype, **{k: v for k, v in opt.items() if k not in _NON_HYPER})
+        make_optimizer(
+            opt["name"], 1, self.network.dtype, **{k: v for k, v in opt.items() if k not in _NON_HYPER}
+        )
         make_schedule(training["schedule"])
         self._configure_training(training, fresh=False)
         self.config["training"] = training
@@ -189,9 +211,9 @@ class TrainingSession:
         full: StepTrace | None = None
         done = 0
         if self.divergence is None:
+            train_step, last = self._train_step, n - 1
             for k in range(n):
-                level = trace if k == n - 1 else "off"
-                out = self._train_step(level)
+                out = train_step(trace if k == last else "off")
                 if out is None:
                     break
                 losses[k], lrs[k], summary, full = out
@@ -200,23 +222,21 @@ class TrainingSession:
                     break
         return StepResult(first, losses[:done], lrs[:done], summary, full, self.divergence)
 
+    def _set_order(self, perm: NDArray[Any]) -> None:
+        """This epoch's order, and the training set copied into it.
+
+        Each batch is then a slice — a view, no copy — of the shuffled copy: one gather
+        per epoch instead of two per step. A new array per epoch, so a batch taken
+        before the epoch ended (a trace's inputs) stays as it was.
+        """
+        self._perm = perm
+        self._x_epoch = self._x_train.take(perm, axis=0)
+        self._y_epoch = self._y_train.take(perm, axis=0)
+
     def _next_batch(self) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.intp]]:
-        n_train = len(self._perm)
         pos = self._pos
-        idx = self._perm[pos : pos + self.batch_size]
-        rows = len(idx)
-        bufs = self._batch_buffers.get(rows)
-        if bufs is None:
-            if len(self._batch_buffers) > 4:
-                self._batch_buffers.clear()
-            bufs = self._batch_buffers[rows] = (
-                np.empty((rows, *self._x_train.shape[1:]), self._x_train.dtype),
-                np.empty((rows, *self._y_train.shape[1:]), self._y_train.dtype),
-            )
-        xb, yb = bufs
-        np.take(self._x_train, idx, axis=0, out=xb)
-        np.take(self._y_train, idx, axis=0, out=yb)
-        return xb, yb, idx
+        stop = pos + self.batch_size
+        return self._x_epoch[pos:stop], self._y_epoch[pos:stop], self._perm[pos:stop]
 
     def _advance_position(self, rows: int) -> bool:
         """Move past the batch; True when that finished an epoch (a new order is drawn)."""
@@ -225,29 +245,40 @@ class TrainingSession:
             return False
         self.epoch += 1
         self._pos = 0
-        self._perm = self._order_rng.permutation(len(self._x_train))
+        self._set_order(self._order_rng.permutation(len(self._x_train)))
         return True
 
     def _train_step(
         self, level: TraceLevel
     ) -> tuple[float, float, StepSummary | None, StepTrace | None] | None:
+        # The hot path of every session: a few dozen NumPy calls on small arrays, so
+        # Python work per call counts (see docs/performance.md).
         net, theta, grad, update = self.network, self.network.theta, self.network.grad, self._update
         X, Y, idx = self._next_batch()
-        lr = self.schedule.lr(self.step_count, self.base_lr)
-        data_loss, reg_loss = net.gradients(X, Y)
+        lr = self._constant_lr
+        if lr is None:
+            lr = self.schedule.lr(self.step_count, self.base_lr)
+        data_loss = net.data_loss_and_backward(X, Y)
+        reg_loss = net.regularization() if net.reg_kind != "none" else 0.0
         loss = data_loss + reg_loss
-        grad_sq = float(np.vdot(grad, grad))
+        grad_sq = float(_vdot(grad, grad))
         if not (math.isfinite(loss) and math.isfinite(grad_sq)):
             self._diverge("loss" if not math.isfinite(loss) else "gradient", lr)
             return None
         grad_norm = math.sqrt(grad_sq)
-        clipped = self.clip_norm is not None and grad_norm > self.clip_norm
+        clip = self.clip_norm
+        clipped = clip is not None and grad_norm > clip
         if clipped:
-            assert self.clip_norm is not None
-            grad *= self.clip_norm / grad_norm
-        theta_before = theta.copy() if level != "off" else None
+            assert clip is not None
+            grad *= clip / grad_norm
+        # θ before, grad and update of a traced step, as the rows of one fresh array
+        snap = None
+        if level != "off":
+            snap = np.empty((3, theta.size), theta.dtype)
+            np.copyto(snap[0], theta)
         self.optimizer.step(theta, grad, lr, update)
-        if not math.isfinite(float(update.sum())):
+        bound = self.optimizer.update_norm_bound(lr, clip if clipped and clip is not None else grad_norm)
+        if not bound < self._safe_update_norm and not math.isfinite(float(_add_reduce(update, None))):
             self._diverge("update", lr)
             return None
         theta += update
@@ -257,42 +288,64 @@ class TrainingSession:
         self.history.steps.record(self.step_count, loss, lr)
         epoch_done = self._advance_position(len(idx))
         summary = full = None
-        if level != "off":
-            assert theta_before is not None
-            summary = self._summarize(data_loss, reg_loss, lr, grad_norm, clipped, theta_before)
+        if snap is not None:
+            np.copyto(snap[1], grad)
+            np.copyto(snap[2], update)
+            summary = self._summarize(data_loss, reg_loss, lr, grad_norm, clipped, snap)
             self.last_summary = summary
             if level == "full":
-                full = self._full_trace(summary, X, Y, idx, theta_before)
+                full = self._full_trace(summary, X, Y, idx, snap)
                 self.last_trace = full
-        if (self.eval_every and self.step_count % self.eval_every == 0) or (not self.eval_every and epoch_done):
+        if (self.eval_every and self.step_count % self.eval_every == 0) or (
+            not self.eval_every and epoch_done
+        ):
             self._record_evaluation()
         return loss, lr, summary, full
 
     def _summarize(
-        self, data_loss: float, reg_loss: float, lr: float, grad_norm: float, clipped: bool, theta_before: NDArray[Any]
+        self,
+        data_loss: float,
+        reg_loss: float,
+        lr: float,
+        grad_norm: float,
+        clipped: bool,
+        snap: NDArray[Any],
     ) -> StepSummary:
-        net = self.network
-        w = net.layer_norms(theta_before)
-        g = net.layer_norms(net.grad)
-        u = net.layer_norms(self._update)
+        """Per-layer norms of θ before the step, grad and update (the rows of ``snap``)."""
+        w, g, u = self.network.layer_norms(snap).tolist()
         layers = [
-            LayerSummary(float(w[k]), float(g[k]), float(u[k]), float(u[k] / w[k]) if w[k] > 0 else 0.0)
-            for k in range(len(net.layers))
+            LayerSummary(wk, gk, uk, uk / wk if wk > 0 else 0.0) for wk, gk, uk in zip(w, g, u, strict=True)
         ]
         return StepSummary(
-            self.step_count, self.epoch, data_loss + reg_loss, data_loss, reg_loss, lr, grad_norm, clipped, layers
+            self.step_count,
+            self.epoch,
+            data_loss + reg_loss,
+            data_loss,
+            reg_loss,
+            lr,
+            grad_norm,
+            clipped,
+            layers,
         )
 
     def _full_trace(
-        self, summary: StepSummary, X: NDArray[Any], Y: NDArray[Any], idx: NDArray[np.intp], theta_before: NDArray[Any]
+        self,
+        summary: StepSummary,
+        X: NDArray[Any],
+        Y: NDArray[Any],
+        idx: NDArray[np.intp],
+        snap: NDArray[Any],
     ) -> StepTrace:
-        net = self.network
+        grad, update = snap[1], snap[2]  # copies already: views of them are safe to hand out
         layers: list[dict[str, NDArray[Any]]] = []
-        for k, layer in enumerate(net.layers):
+        for layer, slots in zip(self.network.layers, self._trace_slots, strict=True):
             arrays = layer.trace()
-            for slot in net.layer_slices(k):
-                arrays[f"grad_{slot.name}"] = net.grad[slot.offset : slot.stop].reshape(slot.shape).copy()
-                arrays[f"update_{slot.name}"] = self._update[slot.offset : slot.stop].reshape(slot.shape).copy()
+            for grad_key, update_key, start, stop, shape in slots:
+                if shape is None:
+                    arrays[grad_key], arrays[update_key] = grad[start:stop], update[start:stop]
+                else:
+                    arrays[grad_key] = grad[start:stop].reshape(shape)
+                    arrays[update_key] = update[start:stop].reshape(shape)
             layers.append(arrays)
         return StepTrace(
             summary=summary,
@@ -300,7 +353,7 @@ class TrainingSession:
             X=X.copy(),
             Y=Y.copy(),
             layers=layers,
-            theta_before=theta_before,
+            theta_before=snap[0],
             optimizer_state=self.optimizer.state(),
             optimizer_name=self.optimizer.name,
         )
@@ -361,7 +414,12 @@ class TrainingSession:
         """Data loss (without regularization) and accuracy on the whole train and test sets."""
         train_loss, train_acc = self._evaluate_set(self._x_train, self._y_train)
         test_loss, test_acc = self._evaluate_set(self._x_test, self._y_test)
-        return {"train_loss": train_loss, "test_loss": test_loss, "train_accuracy": train_acc, "test_accuracy": test_acc}
+        return {
+            "train_loss": train_loss,
+            "test_loss": test_loss,
+            "train_accuracy": train_acc,
+            "test_accuracy": test_acc,
+        }
 
     def _evaluate_set(self, X: NDArray[Any], Y: NDArray[Any]) -> tuple[float | None, float | None]:
         if len(X) == 0:
@@ -400,7 +458,12 @@ class TrainingSession:
             f"so far, come back."
         )
         self.divergence = Divergence(
-            self.step_count, "loss", None, lr, message, {"train_loss": train_loss, "start_loss": start, "best_step": best}
+            self.step_count,
+            "loss",
+            None,
+            lr,
+            message,
+            {"train_loss": train_loss, "start_loss": start, "best_step": best},
         )
 
     def predict(self, X: Any) -> list[dict[str, NDArray[Any]]]:
@@ -427,8 +490,9 @@ class TrainingSession:
             "watch": {
                 "start_loss": self._start_loss,
                 "blowups": self._blowups,
-                "best": None if self._best is None else {
-                    "step": self._best[0], "loss": self._best[1], "theta": self._best[2].copy()},
+                "best": None
+                if self._best is None
+                else {"step": self._best[0], "loss": self._best[1], "theta": self._best[2].copy()},
             },
         }
 
@@ -436,7 +500,8 @@ class TrainingSession:
     def from_state(cls, state: dict[str, Any]) -> TrainingSession:
         """Rebuild a session from :meth:`state`; shapes and values are checked."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
-            raise ValueError(f"unsupported session state version {state.get('version') if isinstance(state, dict) else None!r}")
+            version = state.get("version") if isinstance(state, dict) else None
+            raise ValueError(f"unsupported session state version {version!r}")
         session = cls(state["config"])
         session.load_state(state)
         return session
@@ -445,7 +510,9 @@ class TrainingSession:
         net = self.network
         theta = np.asarray(state["theta"])
         if theta.shape != net.theta.shape:
-            raise ValueError(f"theta has shape {list(theta.shape)}, the network needs {list(net.theta.shape)}")
+            raise ValueError(
+                f"theta has shape {list(theta.shape)}, the network needs {list(net.theta.shape)}"
+            )
         if not np.all(np.isfinite(theta)):
             raise ValueError("theta holds non-finite values")
         perm = np.asarray(state["perm"], dtype=np.int64)
@@ -460,7 +527,7 @@ class TrainingSession:
             self.ema.load_state(state["ema"])
         self._order_rng = np.random.default_rng(self._order_seed)
         self._order_rng.bit_generator.state = copy.deepcopy(state["order_rng"])
-        self._perm = perm.astype(self._perm.dtype)
+        self._set_order(perm.astype(self._perm.dtype))
         self._pos, self.step_count, self.epoch = pos, step, epoch
         self.history.load_state(state["history"])
         div = state.get("divergence")
@@ -478,6 +545,12 @@ class TrainingSession:
             self._best = None
         self.last_trace = None
         self.last_summary = None
+
+
+def _trace_slot(slot: ParamSlot) -> tuple[str, str, int, int, tuple[int, ...] | None]:
+    """(grad key, update key, start, stop, shape) of one parameter; shape None: 1-D, no reshape."""
+    shape = slot.shape if len(slot.shape) > 1 else None
+    return f"grad_{slot.name}", f"update_{slot.name}", slot.offset, slot.stop, shape
 
 
 def classification_accuracy(task: str, outputs: NDArray[Any], targets: NDArray[Any]) -> float | None:

@@ -15,14 +15,15 @@ Traces, params and predictions come back as NumPy arrays; frames from
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import numpy as np
 
 from server.frames import decode_frame
 
-__all__ = ["Client", "Run", "ApiError"]
+__all__ = ["ApiError", "Client", "Run"]
 
 
 class ApiError(RuntimeError):
@@ -40,9 +41,12 @@ def _arrays(value: Any) -> Any:
         return {k: _arrays(v) for k, v in value.items()}
     if isinstance(value, list) and value and all(isinstance(v, (int, float, list)) for v in value):
         try:
-            return np.asarray(value, dtype=np.float64)
-        except (ValueError, TypeError):
+            array = np.asarray(value)
+        except (ValueError, TypeError):  # ragged
             return [_arrays(v) for v in value]
+        if array.dtype.kind in "iuf":  # integer lists (indices, steps) stay integers
+            return array
+        return [_arrays(v) for v in value]
     if isinstance(value, list):
         return [_arrays(v) for v in value]
     return value
@@ -62,7 +66,10 @@ class Client:
     def close(self) -> None:
         self.http.close()
 
-    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+    def request(
+        self, method: str, path: str, token: str | None = None, raw: bool = False, **kwargs: Any
+    ) -> Any:
+        """One API call; the parsed JSON answer (``raw``: the body's bytes), or :class:`ApiError`."""
         headers = kwargs.pop("headers", {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -73,7 +80,7 @@ class Client:
             except ValueError:
                 detail = response.text
             raise ApiError(response.status_code, str(detail))
-        if response.headers.get("content-type", "").startswith("application/json"):
+        if not raw and response.headers.get("content-type", "").startswith("application/json"):
             return response.json()
         return response.content
 
@@ -91,8 +98,9 @@ class Client:
 
     def import_file(self, document: bytes | dict[str, Any]) -> Run:
         content = document if isinstance(document, bytes) else json.dumps(document).encode()
-        body = self.request("POST", "/api/sessions/import", content=content,
-                            headers={"content-type": "application/json"})
+        body = self.request(
+            "POST", "/api/sessions/import", content=content, headers={"content-type": "application/json"}
+        )
         return Run(self, body["id"], body["control_token"])
 
     def sessions(self) -> list[dict[str, Any]]:
@@ -162,19 +170,33 @@ class Run:
         return result
 
     def explain(self, layer: int, param: str, index: tuple[int, ...]) -> dict[str, Any]:
+        """The chain rule's factors of the last step's gradient of ``param[index]`` in ``layer``."""
         result: dict[str, Any] = self._call(
             "GET", "/explain", params={"layer": layer, "param": param, "index": ",".join(map(str, index))}
         )
         return result
 
+    def explain_node(self, layer: int, node: int) -> dict[str, Any]:
+        """How the last step's δ (∂L/∂z) of one node was made."""
+        result: dict[str, Any] = self._call("GET", "/explain", params={"layer": layer, "node": node})
+        return result
+
+    def recover(self, lr: float | None = None) -> dict[str, Any]:
+        """Clear a divergence (optionally with a new, smaller learning rate)."""
+        result: dict[str, Any] = self._call("POST", "/recover", json={} if lr is None else {"lr": lr})
+        return result
+
     def export(self) -> bytes:
-        data: bytes = self.client.http.get(f"/api/sessions/{self.id}/export").content
+        """The whole session as a file (config, weights, optimizer state, RNG, history) to import again."""
+        data: bytes = self._call("GET", "/export", raw=True)
         return data
 
     def delete(self) -> None:
         self._call("DELETE")
 
-    async def frames(self, subscribe: dict[str, Any] | None = None) -> AsyncIterator[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    async def frames(
+        self, subscribe: dict[str, Any] | None = None
+    ) -> AsyncIterator[tuple[dict[str, Any], dict[str, np.ndarray]]]:
         """Decoded frames as they arrive (text messages are yielded as ``(message, {})``)."""
         import websockets
 

@@ -19,7 +19,7 @@ from server.frames import encode_frame
 from server.points import PointsRing
 from server.protocol import PROTOCOL_VERSION, Subscription, jsonable
 
-__all__ = ["Hub", "Viewer", "EncodedFrame"]
+__all__ = ["EncodedFrame", "Hub", "Viewer"]
 
 MAX_TEXT_BACKLOG = 64
 
@@ -46,6 +46,7 @@ class Viewer:
         self.last_point = 0.0  # the client holds every loss point up to this step
         self.closed = False
         self.close_code: int | None = None  # set when the server ends this socket (e.g. 1000 on delete)
+        self.close_reason = ""
         self.authorized = False
 
     def offer(self, frame: EncodedFrame, lockstep: bool) -> None:
@@ -57,14 +58,29 @@ class Viewer:
             self.latest = frame
         self.wake.set()
 
+    def end(self, code: int, reason: str = "") -> None:
+        """Ask the sender to close the socket with ``code`` once the pending texts are out."""
+        self.close_code = code
+        self.close_reason = reason
+        self.wake.set()
+
     def say(self, message: dict[str, Any]) -> None:
         self.texts.append(json.dumps(jsonable(message), separators=(",", ":")))
         self.wake.set()
 
-    def take(self, ring: PointsRing, session_id: str) -> list[str | bytes]:
-        """Everything due to this socket now, in order: texts, catch-up points, frames."""
-        out: list[str | bytes] = list(self.texts)
+    @property
+    def has_frames(self) -> bool:
+        return self.latest is not None or bool(self.backlog)
+
+    def take_texts(self) -> list[str]:
+        """Pending text messages (acks, errors, events), oldest first: they never wait for a frame slot."""
+        out = list(self.texts)
         self.texts.clear()
+        return out
+
+    def take_frames(self, ring: PointsRing, session_id: str) -> list[bytes]:
+        """The frames due to this socket now, in order, each preceded by any catch-up points it needs."""
+        out: list[bytes] = []
         frames = list(self.backlog)
         self.backlog.clear()
         if self.latest is not None:
@@ -88,9 +104,19 @@ class Viewer:
         keep = steps < frame.first_point
         if not keep.any():
             return None
-        header = {"type": "points", "protocol": PROTOCOL_VERSION, "session": session_id, "generation": frame.generation}
+        header = {
+            "type": "points",
+            "protocol": PROTOCOL_VERSION,
+            "session": session_id,
+            "generation": frame.generation,
+        }
         return encode_frame(
-            header, [("points.step", steps[keep], "f8"), ("points.loss", losses[keep], "f8"), ("points.lr", lrs[keep], "f8")]
+            header,
+            [
+                ("points.step", steps[keep], "f8"),
+                ("points.loss", losses[keep], "f8"),
+                ("points.lr", lrs[keep], "f8"),
+            ],
         )
 
 
@@ -132,5 +158,4 @@ class Hub:
     def close_all(self, code: int) -> None:
         """Ask every sender to close its socket with ``code`` after what is queued."""
         for viewer in self.viewers:
-            viewer.close_code = code
-            viewer.wake.set()
+            viewer.end(code)

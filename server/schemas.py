@@ -8,43 +8,70 @@ messages become 422 answers too. Examples here feed the OpenAPI page at /docs.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 __all__ = [
-    "LayerConfig",
-    "ModelConfig",
-    "DataConfig",
-    "OptimizerConfig",
-    "ScheduleConfig",
-    "RegularizationConfig",
-    "TrainingConfig",
-    "SessionConfig",
-    "TrainingChanges",
-    "PlayOptions",
-    "PatchRequest",
-    "StepRequest",
-    "RecoverRequest",
-    "PredictRequest",
-    "ParamsBody",
-    "SessionInfo",
     "CreatedSession",
-    "SessionList",
-    "StepResponse",
-    "PredictResponse",
-    "TraceResponse",
-    "HistoryResponse",
-    "ExplainResponse",
-    "OptionsResponse",
+    "DataConfig",
     "ErrorResponse",
+    "ExplainResponse",
     "GradcheckRequest",
     "GradcheckResponse",
+    "HealthResponse",
+    "HistoryResponse",
+    "LayerConfig",
+    "ModelConfig",
+    "OptimizerConfig",
+    "OptionsResponse",
+    "ParamsBody",
+    "PatchRequest",
+    "PersistenceHealth",
+    "PlayOptions",
+    "PredictRequest",
+    "PredictResponse",
+    "RecoverRequest",
+    "RegularizationConfig",
+    "ScheduleConfig",
+    "SessionConfig",
+    "SessionInfo",
+    "SessionList",
+    "StepRequest",
+    "StepResponse",
+    "TraceResponse",
+    "TrainingChanges",
+    "TrainingConfig",
 ]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_true_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """Pydantic's lax mode reads ``true``/``false`` as 1/0 for a number: ``{"lr": false}`` would
+        set the learning rate to 0. A number field takes numbers only (found by the schema fuzzer)."""
+        if isinstance(value, bool) and info.field_name is not None:
+            kinds = _scalar_kinds(cls.model_fields[info.field_name].annotation)
+            if kinds & {int, float} and bool not in kinds:
+                raise ValueError(f"expected a number, not {str(value).lower()}")
+        return value
+
+
+def _scalar_kinds(annotation: Any) -> set[Any]:
+    """The plain types a field annotation admits at its top level: ``float | None`` → {float, None}."""
+    args = get_args(annotation)
+    if not args:
+        return {annotation}
+    if get_origin(annotation) is Literal:
+        return {type(a) for a in args}
+    out: set[Any] = set()
+    for arg in args:
+        out |= _scalar_kinds(arg) if get_origin(arg) in (Union, UnionType) else {arg}
+    return out
 
 
 class LayerConfig(Strict):
@@ -73,7 +100,9 @@ class ModelConfig(Strict):
 
 
 class DataConfig(Strict):
-    dataset: str | None = Field(None, description="a generated dataset (see GET /api/options); or give x and y")
+    dataset: str | None = Field(
+        None, description="a generated dataset (see GET /api/options); or give x and y"
+    )
     samples: int | None = Field(None, ge=1)
     noise: float | None = Field(None, ge=0)
     train_fraction: float | None = Field(None, gt=0, le=1)
@@ -132,7 +161,7 @@ class TrainingConfig(Strict):
     eval_every: int | None = Field(None, ge=0)
 
 
-_EXAMPLE_CONFIG = {
+_EXAMPLE_CONFIG: dict[str, Any] = {
     "model": {
         "input_shape": [2],
         "layers": [
@@ -141,7 +170,13 @@ _EXAMPLE_CONFIG = {
         ],
         "loss": "bce",
     },
-    "data": {"dataset": "circle", "samples": 500, "noise": 0.1, "train_fraction": 0.5, "features": ["x1", "x2"]},
+    "data": {
+        "dataset": "circle",
+        "samples": 500,
+        "noise": 0.1,
+        "train_fraction": 0.5,
+        "features": ["x1", "x2"],
+    },
     "training": {
         "optimizer": {"name": "sgd", "lr": 0.03, "momentum": 0.0, "nesterov": False},
         "batch_size": 10,
@@ -154,12 +189,15 @@ _EXAMPLE_CONFIG = {
 class SessionConfig(Strict):
     """The session config of the API contract; see PRODUCT.md."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [_EXAMPLE_CONFIG]})
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [_EXAMPLE_CONFIG]}
+    )
 
     model: ModelConfig | None = None
     data: DataConfig | None = None
     training: TrainingConfig | None = None
-    seed: int = Field(0, ge=0, le=2**63 - 1)
+    # 2**53 - 1: the largest integer a browser (a JavaScript number) holds exactly.
+    seed: int = Field(0, ge=0, le=2**53 - 1)
 
     def to_engine(self) -> dict[str, Any]:
         """The plain dict the engine takes: unset fields left out so engine defaults apply."""
@@ -189,7 +227,9 @@ class PatchRequest(Strict):
 
 
 class StepRequest(Strict):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"steps": 10}]})
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"steps": 10}]}
+    )
     steps: int = Field(1, ge=1)
 
 
@@ -199,7 +239,9 @@ class RecoverRequest(Strict):
 
 class PredictRequest(Strict):
     model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"x": [[0.5, -1.0], [2.0, 3.0]]}]}
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [{"x": [[0.5, -1.0], [2.0, 3.0]]}]},
     )
     x: list[Any] = Field(..., min_length=1)
     ema: bool = Field(False, description="use the exponential moving average of the weights")
@@ -207,7 +249,8 @@ class PredictRequest(Strict):
 
 class ParamsBody(BaseModel):
     model_config = ConfigDict(
-        allow_inf_nan=False, json_schema_extra={"examples": [{"layers": [{"W": [[0.1, -0.2]], "b": [0.0, 0.0]}]}]}
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [{"layers": [{"W": [[0.1, -0.2]], "b": [0.0, 0.0]}]}]},
     )
     layers: list[dict[str, Any]]
     step: int | None = None
@@ -319,3 +362,23 @@ class OptionsResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class PersistenceHealth(BaseModel):
+    enabled: bool = Field(
+        ..., description="false: sessions live in memory only (--memory, or the data dir is in use)"
+    )
+    checkpoints_written: int = 0
+    last_checkpoint: float | None = Field(None, description="Unix time of the newest checkpoint written")
+    restored_sessions: int = Field(0, description="sessions brought back from the data dir at start")
+    checkpoint_every_steps: int | None = None
+    checkpoint_every_seconds: float | None = None
+    problems: list[str] = Field(
+        default_factory=list, description="checkpoints that failed their checksum or could not be written"
+    )
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"] = Field(..., description="degraded: see persistence.problems")
+    sessions: int
+    persistence: PersistenceHealth

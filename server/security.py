@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["EdgeMiddleware", "LOOPBACK_NAMES", "origin_allowed"]
+from starlette.exceptions import HTTPException
+
+__all__ = ["LOOPBACK_NAMES", "EdgeMiddleware", "origin_allowed"]
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -23,17 +26,29 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]", "testserver"}
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# 'self' covers the page's own websocket (ws://same-host) in CSP level 3 browsers.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's /docs page loads Swagger UI's own script and style: it gets a looser policy.
-DOCS_CSP = "default-src 'self' https: 'unsafe-inline'; img-src 'self' data: https:; object-src 'none'"
+# FastAPI's /docs and /redoc pages load Swagger UI / ReDoc from jsDelivr and start them with an
+# inline script: only those pages get this looser policy.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "worker-src blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """Raised from ``receive`` mid-body. An HTTPException so that FastAPI's body parsing passes it
+    on as a 413 instead of wrapping it into "400 There was an error parsing the body"."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body exceeds the limit max_body_bytes = {limit}")
 
 
 def _host_name(host_header: str) -> str:
@@ -74,7 +89,11 @@ class EdgeMiddleware:
             return
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await _json(send, 413, f"request body of {declared} bytes exceeds the limit max_body_bytes = {self.max_body_bytes}")
+            await _json(
+                send,
+                413,
+                f"request body of {declared} bytes exceeds the limit max_body_bytes = {self.max_body_bytes}",
+            )
             return
         received = 0
         started = False
@@ -85,7 +104,7 @@ class EdgeMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _BodyTooLarge()
+                    raise _BodyTooLarge(self.max_body_bytes)
             return message
 
         path = scope.get("path", "")
@@ -105,9 +124,9 @@ class EdgeMiddleware:
 
         try:
             await self.app(scope, counted_receive, with_headers)
-        except _BodyTooLarge:
+        except _BodyTooLarge as exc:
             if not started:
-                await _json(send, 413, f"request body exceeds the limit max_body_bytes = {self.max_body_bytes}")
+                await _json(send, 413, exc.detail)
 
 
 async def _json(send: Send, status: int, detail: str) -> None:

@@ -12,7 +12,8 @@ import asyncio
 import math
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ class ManagedSession:
         with self.lock:
             e = self.engine
             d = e.data
-            return jsonable(
+            info: dict[str, Any] = jsonable(
                 {
                     "id": self.id,
                     "generation": self.generation,
@@ -96,6 +97,7 @@ class ManagedSession:
                     "updated": self.updated,
                 }
             )
+            return info
 
     def touch(self) -> None:
         self.last_activity = time.monotonic()
@@ -106,8 +108,15 @@ class ManagedSession:
         self.updated = time.time()
         self.touch()
         if event is not None:
-            self.broadcast({"type": "event", "event": event, "generation": self.generation,
-                            "step": self.engine.step_count, **extra})
+            self.broadcast(
+                {
+                    "type": "event",
+                    "event": event,
+                    "generation": self.generation,
+                    "step": self.engine.step_count,
+                    **extra,
+                }
+            )
         if self.on_change is not None:
             self.on_change(self)
 
@@ -154,7 +163,9 @@ class ManagedSession:
             self._changed("params")
             self.publish(None, None)
 
-    def apply_changes(self, training: dict[str, Any] | None, play: PlayOptions | None, lockstep: bool | None) -> None:
+    def apply_changes(
+        self, training: dict[str, Any] | None, play: PlayOptions | None, lockstep: bool | None
+    ) -> None:
         with self.lock:
             if training:
                 self.engine.apply_training_changes(training)
@@ -290,26 +301,37 @@ class ManagedSession:
         self._published_step = self.engine.step_count
 
     def publish(self, summary: StepSummary | None, trace: StepTrace | None, lockstep: bool = False) -> None:
-        """Encode the current state once per subscription key and hand it to the viewers."""
-        keys = self.hub.keys
-        if not keys:
+        """Encode the current state once per subscription key and hand it to the viewers.
+
+        Takes the lock like every engine reader: heatmaps run the network's forward pass, which
+        must not interleave with a training step on the trainer thread.
+        """
+        with self.lock:
+            keys = self.hub.keys
+            if not keys:
+                self._published_step = self.engine.step_count
+                return
+            points = self.ring.since(self._published_step)
             self._published_step = self.engine.step_count
-            return
-        points = self.ring.since(self._published_step)
-        self._published_step = self.engine.step_count
-        e = self.engine
-        header = {
-            "session": self.id,
-            "generation": self.generation,
-            "step": e.step_count,
-            "epoch": e.epoch,
-            "playing": self.playing,
-            "divergence": None if e.divergence is None else e.divergence.to_dict(),
-        }
-        encoded = self.frames.build(keys, header, points, summary, trace)
-        first = float(points[0][0]) if len(points[0]) else math.inf
-        frames = {k: EncodedFrame(v, self.generation, e.step_count, first) for k, v in encoded.items()}
-        self._to_loop(self.hub.deliver, frames, lockstep)
+            e = self.engine
+            header = {
+                "session": self.id,
+                "generation": self.generation,
+                "step": e.step_count,
+                "epoch": e.epoch,
+                "playing": self.playing,
+                "divergence": None if e.divergence is None else e.divergence.to_dict(),
+            }
+            encoded = self.frames.build(keys, header, points, summary, trace)
+            first = float(points[0][0]) if len(points[0]) else math.inf
+            frames = {k: EncodedFrame(v, self.generation, e.step_count, first) for k, v in encoded.items()}
+            self._to_loop(self.hub.deliver, frames, lockstep)
+
+    def publish_latest(self) -> None:
+        """A frame of the current state, e.g. for a viewer that just joined (read under the lock, so
+        it never carries an older summary than a frame the trainer published meanwhile)."""
+        with self.lock:
+            self.publish(self.engine.last_summary, self.engine.last_trace)
 
     def broadcast(self, message: dict[str, Any]) -> None:
         self._to_loop(self.hub.broadcast, message)

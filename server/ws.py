@@ -9,6 +9,7 @@ closes that socket alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -77,27 +78,33 @@ def _hello(session: ManagedSession, subscription: Subscription) -> str:
 
 
 async def _send_loop(ws: WebSocket, viewer: Viewer, session: ManagedSession, timeout: float) -> None:
+    """Texts (acks, errors, events) go out at once; frames at most ``fps`` times a second, latest first."""
     loop = asyncio.get_running_loop()
-    next_send = 0.0
+    next_frame = 0.0
     try:
         while not viewer.closed:
             await viewer.wake.wait()
             viewer.wake.clear()
-            delay = next_send - loop.time()
-            if delay > 0 and not viewer.backlog:
-                await asyncio.sleep(delay)
-            for message in viewer.take(session.ring, session.id):
-                if isinstance(message, bytes):
-                    await asyncio.wait_for(ws.send_bytes(message), timeout)
-                else:
-                    await asyncio.wait_for(ws.send_text(message), timeout)
+            for text in viewer.take_texts():
+                await asyncio.wait_for(ws.send_text(text), timeout)
             if viewer.close_code is not None:
                 viewer.closed = True
-                await ws.close(viewer.close_code)
+                await ws.close(viewer.close_code, viewer.close_reason)
                 return
-            next_send = loop.time() + 1.0 / viewer.subscription.fps
+            if not viewer.has_frames:
+                continue
+            delay = next_frame - loop.time()
+            if delay > 0 and not viewer.backlog:
+                # Not this client's frame slot yet: wait for it, but wake early for a text.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(viewer.wake.wait(), delay)
+                viewer.wake.set()
+                continue
+            for message in viewer.take_frames(session.ring, session.id):
+                await asyncio.wait_for(ws.send_bytes(message), timeout)
+            next_frame = loop.time() + 1.0 / viewer.subscription.fps
             await asyncio.sleep(0)  # never starve the loop, even with a backlog
-    except asyncio.TimeoutError:
+    except TimeoutError:
         viewer.closed = True
         try:
             await ws.close(CLOSE_TRY_AGAIN, "the client stopped reading")
@@ -128,7 +135,11 @@ class _CommandLimiter:
 
 
 async def _control(
-    message: dict[str, Any], session: ManagedSession, viewer: Viewer, manager: SessionManager, settings: Settings
+    message: dict[str, Any],
+    session: ManagedSession,
+    viewer: Viewer,
+    manager: SessionManager,
+    settings: Settings,
 ) -> dict[str, Any]:
     token = message.get("token")
     if token is not None and not isinstance(token, str):
@@ -150,7 +161,9 @@ async def _control(
             if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
                 raise ProtocolError(400, f"steps must be a whole number ≥ 1, got {steps!r}")
             if steps > settings.max_steps_per_request:
-                raise ProtocolError(413, f"steps = {steps} exceeds max_steps_per_request = {settings.max_steps_per_request}")
+                raise ProtocolError(
+                    413, f"steps = {steps} exceeds max_steps_per_request = {settings.max_steps_per_request}"
+                )
             if session.playing:
                 raise ProtocolError(409, "the session is playing: pause it before stepping")
             await run_in_threadpool(session.step, steps)
@@ -172,17 +185,25 @@ async def _control(
         raise ProtocolError(exc.status, str(exc)) from None
     except ValueError as exc:
         raise ProtocolError(409 if action == "play" else 400, str(exc)) from None
-    return {"type": "ack", "action": action, "step": session.engine.step_count, "generation": session.generation}
+    return {
+        "type": "ack",
+        "action": action,
+        "step": session.engine.step_count,
+        "generation": session.generation,
+    }
 
 
 async def _handle(
     text: str, session: ManagedSession, viewer: Viewer, manager: SessionManager, settings: Settings
 ) -> dict[str, Any] | None:
     if len(text) > settings.max_ws_message_bytes:
-        raise ProtocolError(413, f"message of {len(text)} bytes exceeds max_ws_message_bytes = {settings.max_ws_message_bytes}")
+        raise ProtocolError(
+            413,
+            f"message of {len(text)} bytes exceeds max_ws_message_bytes = {settings.max_ws_message_bytes}",
+        )
     try:
         message = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         raise ProtocolError(400, "messages must be JSON objects with a 'type'") from None
     if not isinstance(message, dict):
         raise ProtocolError(400, "messages must be JSON objects with a 'type'")
@@ -212,6 +233,13 @@ async def _handle(
 
 @router.websocket("/ws/sessions/{session_id}")
 async def stream(ws: WebSocket, session_id: str) -> None:
+    try:
+        await _stream(ws, session_id)
+    except WebSocketDisconnect:
+        pass  # the client left before or while it was greeted: nothing was registered yet
+
+
+async def _stream(ws: WebSocket, session_id: str) -> None:
     settings: Settings = ws.app.state.settings
     manager: SessionManager = ws.app.state.manager
     if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"), settings.allowed_origins):
@@ -221,7 +249,9 @@ async def stream(ws: WebSocket, session_id: str) -> None:
     try:
         session = manager.get(session_id)
     except NotFound:
-        await ws.send_text(json.dumps({"type": "error", "code": 404, "message": f"no session {session_id!r}"}))
+        await ws.send_text(
+            json.dumps({"type": "error", "code": 404, "message": f"no session {session_id!r}"})
+        )
         await ws.close(CLOSE_NOT_FOUND)
         return
     if len(session.hub.viewers) >= settings.max_viewers_per_session:
@@ -242,7 +272,7 @@ async def stream(ws: WebSocket, session_id: str) -> None:
     session.hub.add(viewer)
     ws.app.state.sockets.add(ws)
     sender = asyncio.create_task(_send_loop(ws, viewer, session, settings.ws_send_timeout))
-    await run_in_threadpool(session.publish, session.engine.last_summary, session.engine.last_trace)
+    await run_in_threadpool(session.publish_latest)
     limiter = _CommandLimiter(settings.ws_max_commands_per_second)
     try:
         while not viewer.closed:
@@ -255,13 +285,18 @@ async def stream(ws: WebSocket, session_id: str) -> None:
                     raise ProtocolError(400, "binary messages from clients are not accepted; send JSON text")
                 if not limiter.allow():
                     if limiter.refused > MAX_REFUSED_COMMANDS:
-                        await ws.close(CLOSE_POLICY, "too many commands")
+                        # the refusals queued so far go out first, then the close
+                        viewer.end(CLOSE_POLICY, "too many commands")
+                        with contextlib.suppress(Exception):
+                            await asyncio.wait_for(sender, settings.ws_send_timeout)
                         break
-                    raise ProtocolError(429, f"more than {settings.ws_max_commands_per_second:g} commands per second")
+                    raise ProtocolError(
+                        429, f"more than {settings.ws_max_commands_per_second:g} commands per second"
+                    )
                 text = message.get("text") or ""
                 try:
                     reply_id = json.loads(text).get("id") if text.startswith("{") else None
-                except (json.JSONDecodeError, AttributeError):
+                except (json.JSONDecodeError, AttributeError, RecursionError):
                     reply_id = None
                 reply = await _handle(text, session, viewer, manager, settings)
             except ProtocolError as exc:

@@ -59,6 +59,9 @@ class _LSTMBuffers(SeqBuffers):
         self.tc = np.empty((t, n, u), dt)  # tanh(c_t) of step t
         self.tmp_c = np.empty((n, u), dt)
         self.wh_s = np.empty((u, 4 * u), dt)  # W_h with gate columns scaled by s
+        # s and the gate offsets as whole (n, 4U) rows: same-shape ufuncs are ~3× faster than broadcasting
+        self.scale = np.ascontiguousarray(np.broadcast_to(layer._scale, (n, 4 * u)))
+        self.offset = np.ascontiguousarray(np.broadcast_to(layer._offset, (n, 4 * u)))
         self.gate_steps, self.c_steps, self.tc_steps = list(self.gates), list(self.c), list(self.tc)
         self.i_steps = [g[:, :u] for g in self.gates]
         self.f_steps = [g[:, u : 2 * u] for g in self.gates]
@@ -112,10 +115,10 @@ class LSTM(Recurrent):
 
     def _forward_into(self, X: Array, buf: _LSTMBuffers) -> Array:
         self._load_input(X, buf)
-        s, off = self._scale, self._offset
-        buf.z *= s  # z is kept scaled by s: all four gates are then one tanh
+        s, off = buf.scale, buf.offset
+        buf.z *= self._scale  # z is kept scaled by s: all four gates are then one tanh
         Wh_s = buf.wh_s
-        np.multiply(self.params["W_h"], s, out=Wh_s)
+        np.multiply(self.params["W_h"], self._scale, out=Wh_s)
         z, h, c, tc, gates, tmp_g, tmp_c = (
             buf.z_steps,
             buf.h_steps,
@@ -128,8 +131,8 @@ class LSTM(Recurrent):
         i, f, g, o = buf.i_steps, buf.f_steps, buf.g_steps, buf.o_steps
         for t in range(self.steps):
             zt, gt, ct = z[t], gates[t], c[t + 1]
-            if t:  # h_0 = 0: the first step has no recurrent term
-                np.matmul(h[t], Wh_s, out=tmp_g)
+            if t:  # h_0 = 0: the first step has no recurrent term (np.dot: matmul's BLAS call, less overhead)
+                np.dot(h[t], Wh_s, out=tmp_g)
                 zt += tmp_g
             np.tanh(zt, out=gt)
             gt *= s
@@ -191,10 +194,10 @@ class LSTM(Recurrent):
             np.multiply(dh[t], td[t], out=delta_o[t])  # δ_o = ∂L/∂h_t ⊙ ∂h_t/∂z_o
             if t > first:
                 if self.return_sequences:  # ∂L/∂h_{t−1} = direct + δ_t·W_hᵀ
-                    np.matmul(delta[t], W_hT, out=tmp)
+                    np.dot(delta[t], W_hT, out=tmp)
                     dh[t - 1] += tmp
                 else:
-                    np.matmul(delta[t], W_hT, out=dh[t - 1])
+                    np.dot(delta[t], W_hT, out=dh[t - 1])
         if first:
             buf.delta[:first] = 0
             buf.dc[:first] = 0
@@ -220,7 +223,7 @@ class LSTM(Recurrent):
             np.sum(Sz, axis=0, out=buf.delta[t])
             np.sum(Sdc, axis=0, out=buf.dc[t])
             if t:
-                np.matmul(Sz2, W_hT, out=Sh2)  # each term's ∂L/∂h_{t−1}
+                np.dot(Sz2, W_hT, out=Sh2)  # each term's ∂L/∂h_{t−1}
                 np.multiply(Sdc, f[t], out=Sc)  # each term's ∂L/∂c_{t−1} through c_t = f_t ⊙ c_{t−1} + …
                 slot = (t - 1) % k  # term t−1+k has used its k steps; term t−1 starts
                 np.copyto(Sh[slot], ext[t - 1])

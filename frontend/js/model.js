@@ -115,6 +115,7 @@ export function outputPairs(options, task) {
     if (task !== "multiclass" && loss === "cross_entropy") continue;
     for (const act of acts) {
       if (act === "softmax" && loss !== "cross_entropy") continue;
+      if (loss === "mse" && task !== "regression" && !["linear", "tanh", "sigmoid"].includes(act)) continue;
       pairs.push({ activation: act, loss, label: `${act} + ${loss}` });
     }
   }

@@ -23,29 +23,36 @@ export class Series {
     this.length = 0;
     this.stride = 1;
     this.lastStep = -Infinity;
+    this._open = false; // the last stored bucket still takes points
     this._pending = 0;
     this._sum = this.fields.map(() => 0);
     this._n = this.fields.map(() => 0);
-    this._pendingStep = 0;
   }
 
   /** Add one point; points at or before the last step are ignored (duplicates, stale frames). */
   push(step, ...values) {
     if (!(step > this.lastStep)) return false;
     this.lastStep = step;
+    if (!this._open) {
+      if (this.length === this.capacity) this._merge();
+      this.length += 1;
+      this._open = true;
+      this._pending = 0;
+      this._sum.fill(0);
+      this._n.fill(0);
+    }
+    const i = this.length - 1;
+    this.steps[i] = step;
     for (let k = 0; k < this.fields.length; k++) {
       const v = values[k];
-      if (Number.isFinite(v)) {
+      if (Number.isFinite(v) || v === Infinity || v === -Infinity) {
         this._sum[k] += v;
         this._n[k] += 1;
-      } else if (v === Infinity || v === -Infinity) {
-        this._sum[k] = v;
-        this._n[k] = Math.max(1, this._n[k]);
       }
+      this.values[k][i] = this._n[k] ? this._sum[k] / this._n[k] : NaN;
     }
-    this._pendingStep = step;
     this._pending += 1;
-    if (this._pending >= this.stride) this._flush();
+    if (this._pending >= this.stride) this._open = false;
     return true;
   }
 
@@ -58,19 +65,6 @@ export class Series {
       if (this.push(steps[i], ...row)) added++;
     }
     return added;
-  }
-
-  _flush() {
-    if (this.length === this.capacity) this._merge();
-    const n = this.length;
-    this.steps[n] = this._pendingStep;
-    for (let k = 0; k < this.fields.length; k++) {
-      this.values[k][n] = this._n[k] ? this._sum[k] / this._n[k] : NaN;
-      this._sum[k] = 0;
-      this._n[k] = 0;
-    }
-    this.length = n + 1;
-    this._pending = 0;
   }
 
   _merge() {

@@ -99,8 +99,13 @@ function setLayerCount(state, n) {
   state.layers.length = n;
 }
 
-/** Apply a session info object (GET /api/sessions/{id}, hello.session, event.session). */
-export function applySessionInfo(state, info) {
+/**
+ * Apply a session info object (GET /api/sessions/{id}, hello.session, event.session).
+ * `fromRest`: a REST answer while the websocket is live. It may have been taken
+ * before events the socket already delivered (a divergence right after play), so
+ * it does not override what the events own: playing, divergence and eval.
+ */
+export function applySessionInfo(state, info, fromRest = false) {
   if (!info) return;
   if (state.session.id && info.id && info.id !== state.session.id) return;
   if (typeof info.generation === "number" && info.generation !== state.generation) {
@@ -112,13 +117,13 @@ export function applySessionInfo(state, info) {
   }
   state.info = info;
   if (info.epoch !== undefined) state.epoch = info.epoch;
-  if (info.playing !== undefined) state.playing = info.playing;
+  if (!fromRest && info.playing !== undefined) state.playing = info.playing;
   if (info.lockstep !== undefined) state.lockstep = info.lockstep;
   if (info.play) state.play = info.play;
   if (info.config) state.config = info.config;
   if (info.architecture) state.architecture = info.architecture;
-  if ("eval" in info) state.eval = info.eval;
-  if ("divergence" in info) state.divergence = info.divergence;
+  if (!fromRest && "eval" in info) state.eval = info.eval;
+  if (!fromRest && "divergence" in info) state.divergence = info.divergence;
   if (info.viewers !== undefined) state.session.viewers = info.viewers;
   if (state.architecture) setLayerCount(state, state.architecture.layers.length);
   if (state.eval) pushEval(state, state.eval);
@@ -195,7 +200,9 @@ export function applyFrame(state, header, arrays) {
   if (header.epoch !== undefined) state.epoch = header.epoch;
   if (header.playing !== undefined) state.playing = header.playing;
   state.time = header.time || 0;
-  if ("divergence" in header) state.divergence = header.divergence;
+  // A frame may have been built just before a divergence was found: frames only
+  // ever raise a divergence; the "recovered" / "reset" events and session info clear it.
+  if (header.divergence) state.divergence = header.divergence;
   if (header.eval) {
     state.eval = header.eval;
     pushEval(state, header.eval);
@@ -249,6 +256,10 @@ export function applyEvent(state, msg) {
     case "divergence":
       state.divergence = msg.divergence || state.divergence;
       state.playing = false;
+      break;
+    case "reset": // a reset also stops play, with no pause event of its own
+      state.playing = false;
+      state.divergence = null;
       break;
     case "recovered":
       state.divergence = null;

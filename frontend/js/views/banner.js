@@ -55,7 +55,11 @@ export function createBanner(el, actions) {
     }
     el.classList.add("info");
     if (k === "deleted") msg.innerHTML = "<strong>This session was deleted.</strong> Reload the page to start a new one.";
-    else msg.innerHTML = `<strong>Watching session ${state.session.id}</strong> read-only: it is controlled by whoever created it.`;
+    else {
+      const strong = document.createElement("strong");
+      strong.textContent = `Watching session ${state.session.id}`;
+      msg.append(strong, " read-only: it is controlled by whoever created it.");
+    }
     el.append(msg);
   }
   return { update, reset() { key = ""; } };

@@ -24,17 +24,18 @@ export function layerColour(k, n) {
 /**
  * Flags for the latest per-layer gradient norms: "vanishing" when a layer's
  * norm is below 1e-3 × the largest layer's (or below 1e-7), "exploding" when
- * it is above 1e3 × the smallest non-zero one (or above 1e3). Pure.
+ * it is above 1e3 × the median layer's (or above 1e3, or not finite). Pure.
  */
 export function gradientFlags(norms) {
   const finite = norms.filter((v) => Number.isFinite(v));
   if (!finite.length) return norms.map(() => null);
-  const max = Math.max(...finite);
-  const positive = finite.filter((v) => v > 0);
-  const min = positive.length ? Math.min(...positive) : 0;
+  const sorted = [...finite].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const exploding = (v) => !Number.isFinite(v) || v > 1e3 || (norms.length > 1 && median > 0 && v > 1e3 * median);
+  const sane = finite.filter((v) => !exploding(v));
+  const max = sane.length ? Math.max(...sane) : 0;
   return norms.map((v) => {
-    if (!Number.isFinite(v)) return "exploding";
-    if (v > 1e3 || (min > 0 && v > 1e3 * min && norms.length > 1)) return "exploding";
+    if (exploding(v)) return "exploding";
     if (v < 1e-7 || (norms.length > 1 && v < 1e-3 * max)) return "vanishing";
     return null;
   });
@@ -99,18 +100,32 @@ export function createLayerCharts(el) {
     ctx.restore();
   }
 
+  let legendAt = 0;
   function updateLegend(state, latest, mode) {
+    const now = performance.now();
+    if (now - legendAt < 250) return; // text changes every frame while training: 4 updates/s read better
     const flags = mode === "grad" ? gradientFlags(latest) : latest.map(() => null);
     const n = latest.length;
-    const items = latest.map((v, k) => {
-      const name = k === n - 1 ? "out" : `L${k + 1}`;
-      const flag = flags[k] ? ` <span class="flag ${flags[k]}">${flags[k]}</span>` : "";
-      return `<span><span class="sw" style="background:${layerColour(k, n)}"></span>${name} ${formatSig(v, 2)}${flag}</span>`;
-    });
-    const key = items.join("");
+    const key = JSON.stringify([latest.map((v) => formatSig(v, 2)), flags]);
     if (key === legendKey) return;
     legendKey = key;
-    el.legend.innerHTML = key;
+    legendAt = now;
+    el.legend.replaceChildren(
+      ...latest.map((v, k) => {
+        const item = document.createElement("span");
+        const sw = document.createElement("span");
+        sw.className = "sw";
+        sw.style.background = layerColour(k, n);
+        item.append(sw, `${k === n - 1 ? "out" : `L${k + 1}`} ${formatSig(v, 2)}`);
+        if (flags[k]) {
+          const f = document.createElement("span");
+          f.className = `flag ${flags[k]}`;
+          f.textContent = flags[k];
+          item.append(f);
+        }
+        return item;
+      }),
+    );
   }
 
   return {

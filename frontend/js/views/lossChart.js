@@ -81,7 +81,7 @@ export function createLossChart(el) {
     ctx.fillText("lr", lrBox.x - 4, lrBox.y + lrBox.h / 2);
     if (lrExt) {
       const [a, b] = lrExt;
-      const syl = a === b ? linearScale([a * 0.5, a * 1.5], [lrBox.y + lrBox.h, lrBox.y]) : logScale([a, b], [lrBox.y + lrBox.h, lrBox.y]);
+      const syl = b / a < 1.0001 ? linearScale([a * 0.5, a * 1.5], [lrBox.y + lrBox.h, lrBox.y]) : logScale([a, b], [lrBox.y + lrBox.h, lrBox.y]);
       ctx.fillStyle = "rgba(107,79,160,0.08)";
       ctx.fillRect(lrBox.x, lrBox.y, lrBox.w, lrBox.h);
       ctx.strokeStyle = LOSS_COLOURS.lr;

@@ -3,11 +3,11 @@
 // and the one-sample forward/backward animation. Canvas 2D.
 
 import { networkLayout, edgeCurve, bezierPoint, biasDot, hitTest, findNode } from "../layout.js";
-import { diverging, divergingLUT, activationDomain, css, tint } from "../colors.js";
+import { diverging, divergingLUT, activationDomain, css } from "../colors.js";
 import { maxAbs, formatSig } from "../scales.js";
 import { fitCanvas, TileCache, roundRect } from "../draw.js";
 import { columnMean, at2 } from "../protocol.js";
-import { columnCounts, isDense, outputActivation } from "../state.js";
+import { columnCounts, isDense } from "../state.js";
 import { animationAt, columnState } from "../animation.js";
 
 const LUT = divergingLUT();
@@ -63,7 +63,7 @@ export function createNetworkView(el, actions) {
   function renderHeads(state, options) {
     const arch = state.architecture;
     const acts = options?.activations || ["linear", "relu", "leaky_relu", "tanh", "sigmoid"];
-    const key = JSON.stringify([layout.columns.map((c) => Math.round(c.cx)), arch.layers.map((l) => [l.units, l.activation]), acts, actions.canEdit(), state.ui.presenter]);
+    const key = JSON.stringify([layout.columns.map((c) => Math.round(c.cx)), arch.layers.map((l) => [l.output_shape, l.activation]), acts, actions.canEdit(), state.ui.presenter]);
     if (key === headsKey) return;
     headsKey = key;
     el.heads.replaceChildren();
@@ -398,9 +398,12 @@ export function createNetworkView(el, actions) {
     const what = { weight: "weight w", grad: "gradient ∂L/∂w", update: "update Δw" }[edgeMode];
     const node = state.ui.nodeMode === "delta" ? "node: blame δ = ∂L/∂z (batch mean)" : "node: its output over the input plane";
     const ramp = `linear-gradient(90deg, ${[-1, -0.5, 0, 0.5, 1].map((t) => css(diverging(t))).join(",")})`;
-    el.legend.innerHTML = "";
+    el.legend.replaceChildren();
     const a = document.createElement("span");
-    a.innerHTML = `negative<span class="ramp" style="background:${ramp}"></span>positive`;
+    const bar = document.createElement("span");
+    bar.className = "ramp";
+    bar.style.background = ramp; // CSSOM, allowed by the page's style-src 'self'
+    a.append("negative", bar, "positive");
     const b = document.createElement("span");
     b.textContent = `edges: ${what} (width ∝ √|value|) · ${node} · dot: bias`;
     el.legend.append(a, b);
@@ -467,7 +470,8 @@ export function createNetworkView(el, actions) {
   }
 
   function featureName(state, i) {
-    return state.data?.featureNames?.[i] ?? `x${i + 1}`;
+    const name = state.data?.featureNames?.[i] ?? `x${i + 1}`;
+    return String(name).replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]);
   }
 
   return {
@@ -509,4 +513,3 @@ function sub(n) {
     .join("");
 }
 
-export { tint };

@@ -68,7 +68,7 @@ export function createOutputPlane(el, actions) {
       const hi = tint(diverging(0.8), 0.35);
       return { canvas: tiles.paintWith(2, r, r * r, (p) => (v[p] > c ? hi : lo)), caption: "output > 0.5" };
     }
-    return { canvas: tiles.paint(3, r, heat.output.data, LUT, dom.center, dom.scale, 235), caption: "network output" };
+    return { canvas: tiles.paint(3, r, heat.output.data, LUT, dom.center, dom.scale, 175), caption: "network output" };
   }
 
   function draw(state) {
@@ -118,7 +118,7 @@ export function createOutputPlane(el, actions) {
     ctx.textBaseline = "middle";
     for (const t of [lo, (lo + hi) / 2, hi]) ctx.fillText(formatTick(t), x0 - 4, sy(t));
 
-    const r = 3.2 * scale;
+    const r = 2.9 * scale;
     const points = (pts, labels, targets, test) => {
       for (let i = 0; i < pts.length; i++) {
         const p = pts[i];
@@ -131,7 +131,7 @@ export function createOutputPlane(el, actions) {
         ctx.arc(x, y, r, 0, Math.PI * 2);
         ctx.fillStyle = css(colour);
         ctx.fill();
-        ctx.lineWidth = test ? 1.6 * scale : 1;
+        ctx.lineWidth = test ? 1.2 * scale : 1;
         ctx.strokeStyle = test ? "#1d2330" : "#fff";
         ctx.stroke();
       }

@@ -1,0 +1,113 @@
+"""The page at the sizes it must work at: projector, full HD, tablet; presenter mode; the main views.
+
+Screenshots go to ``tmp_path``; with ``BPL_SCREENSHOTS=1`` they are (re)written to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.frontend.conftest import wait_live, wait_step
+
+pytestmark = pytest.mark.browser
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    if os.environ.get("BPL_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        return DOCS
+    return tmp_path
+
+
+def train_a_little(pg: Any, steps: int = 1500) -> None:
+    pg.get_by_test_id("play").click()
+    wait_step(pg, f"s >= {steps}")
+    pg.get_by_test_id("pause").click()
+    pg.wait_for_function("() => !window.__bpl.state.playing")
+    pg.wait_for_timeout(300)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "name"),
+    [(1280, 720, "page-1280x720"), (1920, 1080, "page-1920x1080"), (768, 1024, "page-tablet-768")],
+)
+def test_page_fits_its_width_and_shows_every_view(
+    browser: Any, server_url: str, tmp_path: Path, width: int, height: int, name: str
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=server_url)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        pg.goto("/")
+        wait_live(pg)
+        train_a_little(pg)
+        assert pg.evaluate("document.documentElement.scrollWidth") <= width, "no horizontal scrolling"
+        for hook in ["network", "output-plane", "loss-chart"]:
+            box = pg.get_by_test_id(hook).bounding_box()
+            assert box and box["width"] > 150 and box["height"] > 90, (hook, box)
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (hook, box)
+        if width >= 1280:
+            # On a projector or a monitor the main views are all visible without scrolling.
+            for hook in ["network", "output-plane", "loss-chart"]:
+                box = pg.get_by_test_id(hook).bounding_box()
+                assert box["y"] + box["height"] <= height + 1, (hook, box)
+        pg.screenshot(path=str(shots_dir(tmp_path) / f"{name}.png"), full_page=width < 1280)
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_page_presenter_mode_enlarges_text(open_page: Any, tmp_path: Path) -> None:
+    pg = open_page()
+
+    def size() -> float:
+        script = "parseFloat(getComputedStyle(document.querySelector('[data-testid=step-count]')).fontSize)"
+        return float(pg.evaluate(script))
+
+    before = size()
+    pg.locator("#presenter").check()
+    assert size() > before * 1.2
+    assert "presenter=1" in pg.url
+    train_a_little(pg, 800)
+    pg.screenshot(path=str(shots_dir(tmp_path) / "presenter-1280x720.png"))
+
+
+def test_page_main_views_screenshots(open_page: Any, tmp_path: Path) -> None:
+    pg = open_page()
+    out = shots_dir(tmp_path)
+    train_a_little(pg, 2000)
+    # blame view: nodes coloured by δ, edges by gradient, an explained weight
+    pg.locator("[data-node=delta]").click()
+    pg.locator("[data-edge=grad]").click()
+    point = pg.evaluate("window.__bpl.views.network.edgePoint(1, 1, 4, 0.4)")
+    pg.mouse.click(point["x"], point["y"])
+    pg.get_by_test_id("explain-grad").wait_for()
+    pg.screenshot(path=str(out / "explain-gradient.png"))
+    pg.locator("#explain-close").click()
+    pg.locator("[data-node=activation]").click()
+    pg.locator("[data-edge=weight]").click()
+    # a multi-class data set
+    pg.get_by_test_id("dataset").locator("[data-dataset=spiral3]").click()
+    pg.wait_for_function("() => window.__bpl.state.data && window.__bpl.state.data.name === 'spiral3'")
+    wait_live(pg)
+    lr = pg.get_by_test_id("lr")
+    lr.fill("0.1")
+    lr.press("Enter")
+    pg.wait_for_function("() => window.__bpl.state.config.training.optimizer.lr === 0.1")
+    train_a_little(pg, 3000)
+    pg.screenshot(path=str(out / "multiclass-spiral3.png"))
+    # the one-sample animation, halfway through the backward pass
+    pg.locator("#anim-manual").check()
+    pg.locator("#step-sample").click()
+    pg.locator("#anim-caption").wait_for(state="visible")
+    for _ in range(5):
+        pg.keyboard.press("ArrowRight")
+    pg.wait_for_timeout(700)
+    pg.screenshot(path=str(out / "one-sample-backward.png"))
