@@ -4,6 +4,7 @@
     python benchmarks/engine.py --reference torch    # interleaved with PyTorch, ratios per row
     python benchmarks/engine.py --quick              # a short smoke run (seconds)
     python benchmarks/engine.py --json results.json  # also write every figure
+    python benchmarks/engine.py --clock cpu          # CPU time instead of wall time (busy machine)
 
 Every row drives :class:`engine.session.TrainingSession` — the object the server
 runs — so batching, the optimizer, the history and (where asked) the trace are all
@@ -16,8 +17,12 @@ default of evaluating the whole train and test set at every epoch end.
 The PyTorch reference trains the same network on the same arrays in the same
 dtype with ``torch.nn`` + ``torch.optim.SGD``, one thread, batches drawn from a
 fresh ``randperm`` per epoch, and reads ``loss.item()`` each step (the engine
-records every step's loss). Repeats of the two alternate so a noisy neighbour
-hits both alike. Figures are the median over repeats with the min–max range.
+records every step's loss). Every repeat times the two back to back (who goes
+first alternates), and the ratio printed is the median of the per-repeat ratios,
+so a neighbour's load, which drifts over seconds, hits both alike. Traced rows
+are paired the same way with the untraced run of the same network, which gives
+"× the time of an untraced step". Figures are medians over repeats with the
+min–max range.
 
 BLAS is pinned to one thread before NumPy loads (``OPENBLAS_NUM_THREADS=1``): a
 sub-millisecond step with two BLAS threads on a busy 2-core machine stalls for
@@ -157,41 +162,44 @@ class Case:
     key: str
     label: str
     config: Callable[[], dict[str, Any]]
+    torch_net: str  # which PyTorch network mirrors it (see torch_runner)
     trace: str = "off"
-    torch_net: str = ""  # which torch network mirrors it (see _torch_model)
+    baseline: str = ""  # traced rows: the key of the same network's untraced row
     note: str = ""
 
 
+def _mlp_cases(batch: int, name: str, label: str) -> list[Case]:
+    """The 2-8-8-1 playground net at ``batch``: untraced, then every step traced at summary and full."""
+
+    def config() -> dict[str, Any]:
+        return _playground(batch)
+
+    off = Case(f"{name}_off", f"{label}, trace off", config, "mlp")
+    return [
+        off,
+        Case(f"{name}_summary", f"{label}, trace summary", config, "mlp", "summary", off.key),
+        Case(f"{name}_full", f"{label}, trace full", config, "mlp", "full", off.key),
+    ]
+
+
 CASES: tuple[Case, ...] = (
-    Case("mlp_b10_off", "2-8-8-1 tanh, batch 10, trace off", lambda: _playground(10), "off", "mlp"),
-    Case(
-        "mlp_b10_summary", "2-8-8-1 tanh, batch 10, trace summary", lambda: _playground(10), "summary", "mlp"
-    ),
-    Case("mlp_b10_full", "2-8-8-1 tanh, batch 10, trace full", lambda: _playground(10), "full", "mlp"),
+    *_mlp_cases(10, "mlp_b10", "2-8-8-1 tanh, batch 10"),
     Case(
         "mlp_b10_off_eval",
         "2-8-8-1 tanh, batch 10, trace off, eval/epoch",
         lambda: _playground(10, eval_every=0),
-        "off",
         "mlp",
-        "evaluates 500 points every 25 steps; torch does not",
+        note="evaluates 500 points every 25 steps; torch does not",
     ),
-    Case("mlp_full_off", "2-8-8-1 tanh, full batch 250, trace off", lambda: _playground(250), "off", "mlp"),
-    Case(
-        "mlp_full_summary",
-        "2-8-8-1 tanh, full batch 250, summary",
-        lambda: _playground(250),
-        "summary",
-        "mlp",
-    ),
-    Case(
-        "mlp_full_full", "2-8-8-1 tanh, full batch 250, trace full", lambda: _playground(250), "full", "mlp"
-    ),
-    Case("mlp784", "784-128-10 relu softmax-CE, batch 64, f32", _mnist_like, "off", "mlp784"),
-    Case("conv", "conv 3x3x8 on 8x8x1, batch 32, f32", _conv, "off", "conv"),
-    Case("rnn", "rnn tanh H16 T20, batch 16, f32", lambda: _recurrent("rnn", 16), "off", "rnn"),
-    Case("lstm", "lstm H32 T20, batch 16, f32", lambda: _recurrent("lstm", 32), "off", "lstm"),
+    *_mlp_cases(250, "mlp_full", "2-8-8-1 tanh, full batch 250"),
+    Case("mlp784", "784-128-10 relu softmax-CE, batch 64, f32", _mnist_like, "mlp784"),
+    Case("conv", "conv 3x3x8 on 8x8x1, batch 32, f32", _conv, "conv"),
+    Case("rnn", "rnn tanh H16 T20, batch 16, f32", lambda: _recurrent("rnn", 16), "rnn"),
+    Case("lstm", "lstm H32 T20, batch 16, f32", lambda: _recurrent("lstm", 32), "lstm"),
 )
+
+
+CASE_BY_KEY = {case.key: case for case in CASES}
 
 
 # --- our engine -------------------------------------------------------------------
@@ -229,7 +237,19 @@ def engine_runner(case: Case) -> tuple[Runner, int]:
 def torch_runner(case: Case) -> Runner:
     """The same network, data, dtype, batch size and SGD in PyTorch, one thread."""
     import torch
-    from torch import nn
+    from torch import Tensor, nn
+
+    class Sequence(nn.Module):
+        """rnn/lstm over (N, T, F), its last h through a linear layer: many-to-one regression."""
+
+        def __init__(self, cell: nn.Module, units: int) -> None:
+            super().__init__()
+            self.cell, self.head = cell, nn.Linear(units, 1)
+
+        def forward(self, x: Tensor) -> Tensor:
+            out, _ = self.cell(x)
+            result: Tensor = self.head(out[:, -1])
+            return result
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -242,75 +262,44 @@ def torch_runner(case: Case) -> Runner:
     loss_fn: nn.Module
     if case.torch_net == "mlp":
         model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 1))
-        loss_fn = nn.BCEWithLogitsLoss()
+        loss_fn = nn.BCEWithLogitsLoss()  # sigmoid output + BCE, fused as in the engine
         Y = torch.as_tensor(Y_np.reshape(len(Y_np), 1), dtype=dtype)
     elif case.torch_net in ("mlp784", "conv"):
         if case.torch_net == "mlp784":
             model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
         else:
             model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 10))
-        loss_fn = nn.CrossEntropyLoss()
+        loss_fn = nn.CrossEntropyLoss()  # softmax output + cross-entropy
         Y = torch.as_tensor(Y_np.argmax(axis=-1), dtype=torch.int64)
-    elif case.torch_net in ("rnn", "lstm"):
-        units = 16 if case.torch_net == "rnn" else 32
-        model = _TorchSequence(case.torch_net, X.shape[-1], units)
+    elif case.torch_net == "rnn":
+        model = Sequence(nn.RNN(X.shape[-1], 16, batch_first=True, nonlinearity="tanh"), 16)
+        loss_fn = nn.MSELoss()
+        Y = torch.as_tensor(Y_np.reshape(len(Y_np), -1), dtype=dtype)
+    elif case.torch_net == "lstm":
+        model = Sequence(nn.LSTM(X.shape[-1], 32, batch_first=True), 32)
         loss_fn = nn.MSELoss()
         Y = torch.as_tensor(Y_np.reshape(len(Y_np), -1), dtype=dtype)
     else:
         raise ValueError(f"no torch network {case.torch_net!r}")
     model = model.to(dtype)
-    lr = float(config["training"]["optimizer"]["lr"])
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    batch = int(config["training"]["batch_size"])
-    n_train = len(X)
-    state = {"perm": torch.randperm(n_train), "pos": 0}
+    opt = torch.optim.SGD(model.parameters(), lr=float(config["training"]["optimizer"]["lr"]))
+    batch, n_train = int(config["training"]["batch_size"]), len(X)
+    perm, pos = torch.randperm(n_train), 0
 
     def run(n: int) -> None:
+        nonlocal perm, pos
         for _ in range(n):
-            pos = state["pos"]
-            assert isinstance(pos, int)
-            perm = state["perm"]
-            assert isinstance(perm, torch.Tensor)
             idx = perm[pos : pos + batch]
-            xb, yb = X[idx], Y[idx]
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
+            loss = loss_fn(model(X[idx]), Y[idx])
             loss.backward()
             opt.step()
-            loss.item()
+            loss.item()  # the engine records every step's loss
             pos += len(idx)
             if pos >= n_train:
-                state["perm"], pos = torch.randperm(n_train), 0
-            state["pos"] = pos
+                perm, pos = torch.randperm(n_train), 0
 
     return run
-
-
-def _torch_sequence_class() -> type[Any]:
-    from torch import Tensor, nn
-
-    class TorchSequence(nn.Module):
-        """rnn/lstm over (N, T, F), the last h through a linear layer: many-to-one regression."""
-
-        def __init__(self, kind: str, inputs: int, units: int) -> None:
-            super().__init__()
-            self.cell: nn.Module = (
-                nn.RNN(inputs, units, batch_first=True, nonlinearity="tanh")
-                if kind == "rnn"
-                else nn.LSTM(inputs, units, batch_first=True)
-            )
-            self.head = nn.Linear(units, 1)
-
-        def forward(self, x: Tensor) -> Tensor:
-            out, _ = self.cell(x)
-            result: Tensor = self.head(out[:, -1])
-            return result
-
-    return TorchSequence
-
-
-def _TorchSequence(kind: str, inputs: int, units: int) -> Any:
-    return _torch_sequence_class()(kind, inputs, units)
 
 
 # --- timing ---------------------------------------------------------------------
@@ -344,6 +333,7 @@ class Row:
     batch: int
     ours: list[float] = field(default_factory=list)  # steps/s of each repeat
     torch: list[float] = field(default_factory=list)
+    untraced: list[float] = field(default_factory=list)  # traced rows: the same net untraced, same repeat
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -357,8 +347,15 @@ class Row:
         }
         if self.torch:
             out["torch_steps_per_s"] = _stats(self.torch)
-            # ratio of medians: both lists were measured interleaved, repeat by repeat
-            out["ratio_vs_torch"] = statistics.median(self.ours) / statistics.median(self.torch)
+            # each repeat times both engines back to back, so the median of the per-repeat ratios
+            # cancels most of a neighbour's load, which drifts over seconds
+            ratios = [a / b for a, b in zip(self.ours, self.torch, strict=True)]
+            out["ratio_vs_torch"] = statistics.median(ratios)
+            out["ratio_range"] = [min(ratios), max(ratios)]
+        if self.untraced:
+            # time of a traced step over the time of an untraced one, paired by repeat
+            costs = [u / t for u, t in zip(self.untraced, self.ours, strict=True)]
+            out["cost_vs_untraced"] = statistics.median(costs)
         return out
 
 
@@ -373,16 +370,19 @@ def measure(
     ours(3)  # warm-up: buffers, first-call costs
     n_ours = calibrate(ours, seconds)
     row = Row(case, batch)
-    theirs: Runner | None = None
-    n_theirs = 0
+    # (runner, steps per repeat, where its figures go), timed back to back in every repeat
+    runs: list[tuple[Runner, int, list[float]]] = [(ours, n_ours, row.ours)]
+    if case.baseline:
+        untraced, _ = engine_runner(CASE_BY_KEY[case.baseline])
+        untraced(3)
+        runs.append((untraced, calibrate(untraced, seconds), row.untraced))
     if reference == "torch":
         theirs = torch_runner(case)
         theirs(3)
-        n_theirs = calibrate(theirs, seconds)
-    for _ in range(repeats):
-        row.ours.append(timed(ours, n_ours, clock))
-        if theirs is not None:
-            row.torch.append(timed(theirs, n_theirs, clock))
+        runs.append((theirs, calibrate(theirs, seconds), row.torch))
+    for r in range(repeats):
+        for run, n, figures in runs if r % 2 == 0 else runs[::-1]:  # alternate who goes first
+            figures.append(timed(run, n, clock))
     return row
 
 
@@ -408,7 +408,10 @@ def print_table(rows: list[Row]) -> None:
         line = f"{r.case.label:<46} {span:>30} {examples:>12} {1e6 / sp['median']:>8.1f}"
         if r.torch:
             line += f" {_fmt(s['torch_steps_per_s']['median']):>14} {s['ratio_vs_torch']:>7.2f}×"
-        print(line + (f"   ({r.case.note})" if r.case.note else ""))
+        note = r.case.note
+        if r.untraced:
+            note = f"{s['cost_vs_untraced']:.2f}× the time of an untraced step"
+        print(line + (f"   ({note})" if note else ""))
 
 
 def environment() -> dict[str, Any]:

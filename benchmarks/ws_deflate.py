@@ -44,8 +44,15 @@ def free_port() -> int:
 
 def serve(app: Starlette, deflate: bool) -> tuple[uvicorn.Server, int]:
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning",
-                            ws_per_message_deflate=deflate, ws_max_size=1 << 24)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        ws="websockets-sansio",
+        log_level="warning",
+        ws_per_message_deflate=deflate,
+        ws_max_size=1 << 24,
+    )
     server = uvicorn.Server(config)
     threading.Thread(target=server.run, daemon=True).start()
     for _ in range(200):
@@ -57,8 +64,9 @@ def serve(app: Starlette, deflate: bool) -> tuple[uvicorn.Server, int]:
 
 async def read_all(port: int, offer_deflate: bool) -> tuple[int, float, str | None]:
     received = 0
-    async with connect(f"ws://127.0.0.1:{port}/ws", compression="deflate" if offer_deflate else None,
-                       max_size=None) as ws:
+    async with connect(
+        f"ws://127.0.0.1:{port}/ws", compression="deflate" if offer_deflate else None, max_size=None
+    ) as ws:
         assert ws.response is not None
         extension = ws.response.headers.get("Sec-WebSocket-Extensions")
         start = time.perf_counter()

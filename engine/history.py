@@ -48,9 +48,14 @@ class Curve:
         self.length = n + 1
 
     def _thin(self) -> None:
-        self.stride *= 2
-        keep = self._steps[: self.length] % self.stride == 0
-        kept = int(keep.sum())
+        # Steps recorded every k-th step (evaluations: every eval_every) may all divide a doubled
+        # stride; double until the thinning drops points, or a full curve would overflow.
+        while True:
+            self.stride *= 2
+            keep = self._steps[: self.length] % self.stride == 0
+            kept = int(keep.sum())
+            if kept < self.length:
+                break
         self._steps[:kept] = self._steps[: self.length][keep]
         self._values[:, :kept] = self._values[:, : self.length][:, keep]
         self.length = kept

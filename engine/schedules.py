@@ -105,9 +105,15 @@ class Schedule:
 
     def lr(self, step: int, base_lr: float) -> float:
         """The learning rate of optimizer step ``step`` (0-based) for base rate ``base_lr``."""
-        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+        # exact-type checks first: the training loop calls this every step, and isinstance
+        # against the numbers ABCs is slow
+        if not (type(step) is int and step >= 0) and (
+            isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0
+        ):
             raise ValueError(f"schedule step must be an integer ≥ 0, got {step!r}")
-        if not isinstance(base_lr, numbers.Real) or not math.isfinite(base_lr) or base_lr < 0:
+        if not (type(base_lr) is float and 0.0 <= base_lr < math.inf) and (
+            not isinstance(base_lr, numbers.Real) or not math.isfinite(base_lr) or base_lr < 0
+        ):
             raise ValueError(f"base learning rate must be a finite number ≥ 0, got {base_lr!r}")
         base = float(base_lr)
         warm = self.warmup_steps

@@ -220,7 +220,9 @@ class TrainingSession:
                 done += 1
                 if self.divergence is not None:
                     break
-        return StepResult(first, losses[:done], lrs[:done], summary, full, self.divergence)
+        if done < n:
+            losses, lrs = losses[:done], lrs[:done]
+        return StepResult(first, losses, lrs, summary, full, self.divergence)
 
     def _set_order(self, perm: NDArray[Any]) -> None:
         """This epoch's order, and the training set copied into it.
@@ -266,18 +268,18 @@ class TrainingSession:
             self._diverge("loss" if not math.isfinite(loss) else "gradient", lr)
             return None
         grad_norm = math.sqrt(grad_sq)
-        clip = self.clip_norm
-        clipped = clip is not None and grad_norm > clip
-        if clipped:
-            assert clip is not None
+        clip, clipped, seen_norm = self.clip_norm, False, grad_norm
+        if clip is not None and grad_norm > clip:
             grad *= clip / grad_norm
+            clipped, seen_norm = True, clip  # seen_norm: ‖g‖ as the optimizer sees it
         # θ before, grad and update of a traced step, as the rows of one fresh array
         snap = None
         if level != "off":
             snap = np.empty((3, theta.size), theta.dtype)
             np.copyto(snap[0], theta)
         self.optimizer.step(theta, grad, lr, update)
-        bound = self.optimizer.update_norm_bound(lr, clip if clipped and clip is not None else grad_norm)
+        # scan Δθ for inf/NaN unless the optimizer's bound on ‖Δθ‖ already rules them out
+        bound = self.optimizer.update_norm_bound(lr, seen_norm)
         if not bound < self._safe_update_norm and not math.isfinite(float(_add_reduce(update, None))):
             self._diverge("update", lr)
             return None
@@ -289,12 +291,13 @@ class TrainingSession:
         epoch_done = self._advance_position(len(idx))
         summary = full = None
         if snap is not None:
-            np.copyto(snap[1], grad)
-            np.copyto(snap[2], update)
+            theta_before, grad_copy, update_copy = snap  # views of the three rows
+            np.copyto(grad_copy, grad)
+            np.copyto(update_copy, update)
             summary = self._summarize(data_loss, reg_loss, lr, grad_norm, clipped, snap)
             self.last_summary = summary
             if level == "full":
-                full = self._full_trace(summary, X, Y, idx, snap)
+                full = self._full_trace(summary, X, Y, idx, theta_before, grad_copy, update_copy)
                 self.last_trace = full
         if (self.eval_every and self.step_count % self.eval_every == 0) or (
             not self.eval_every and epoch_done
@@ -334,9 +337,11 @@ class TrainingSession:
         X: NDArray[Any],
         Y: NDArray[Any],
         idx: NDArray[np.intp],
-        snap: NDArray[Any],
+        theta_before: NDArray[Any],
+        grad: NDArray[Any],
+        update: NDArray[Any],
     ) -> StepTrace:
-        grad, update = snap[1], snap[2]  # copies already: views of them are safe to hand out
+        # θ, grad and update are rows of this step's own snapshot: views of them are safe to hand out
         layers: list[dict[str, NDArray[Any]]] = []
         for layer, slots in zip(self.network.layers, self._trace_slots, strict=True):
             arrays = layer.trace()
@@ -353,7 +358,7 @@ class TrainingSession:
             X=X.copy(),
             Y=Y.copy(),
             layers=layers,
-            theta_before=snap[0],
+            theta_before=theta_before,
             optimizer_state=self.optimizer.state(),
             optimizer_name=self.optimizer.name,
         )

@@ -58,10 +58,11 @@ def data_loss(loss: str, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float:
 def penalty(regularization: dict[str, Any], layers: list[dict[str, np.ndarray]]) -> float:
     """l2: rate/2·Σw², l1: rate·Σ|w|, over weights (W…), not biases."""
     weights = [value for layer in layers for name, value in layer.items() if name.startswith("W")]
+    rate = float(regularization["rate"])
     if regularization["kind"] == "l2":
-        return 0.5 * regularization["rate"] * sum(float(np.sum(w * w)) for w in weights)
+        return 0.5 * rate * sum(float(np.sum(w * w)) for w in weights)
     if regularization["kind"] == "l1":
-        return regularization["rate"] * sum(float(np.sum(np.abs(w))) for w in weights)
+        return rate * sum(float(np.sum(np.abs(w))) for w in weights)
     return 0.0
 
 

@@ -15,7 +15,7 @@ Traces, params and predictions come back as NumPy arrays; frames from
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -196,7 +196,7 @@ class Run:
 
     async def frames(
         self, subscribe: dict[str, Any] | None = None
-    ) -> AsyncIterator[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    ) -> AsyncGenerator[tuple[dict[str, Any], dict[str, np.ndarray]], None]:
         """Decoded frames as they arrive (text messages are yielded as ``(message, {})``)."""
         import websockets
 

@@ -85,8 +85,11 @@ async def _send_loop(ws: WebSocket, viewer: Viewer, session: ManagedSession, tim
         while not viewer.closed:
             await viewer.wake.wait()
             viewer.wake.clear()
-            for text in viewer.take_texts():
-                await asyncio.wait_for(ws.send_text(text), timeout)
+            # Until none are left: texts said while these were sending (a `deleted` event, the
+            # last refusals of a flood) must go out before a close that was asked meanwhile.
+            while texts := viewer.take_texts():
+                for text in texts:
+                    await asyncio.wait_for(ws.send_text(text), timeout)
             if viewer.close_code is not None:
                 viewer.closed = True
                 await ws.close(viewer.close_code, viewer.close_reason)

@@ -11,6 +11,7 @@ beyond a few views: this is what makes the playground networks fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,7 @@ class Dense(ActivatedLayer):
         self._X: Array | None = None
         self._buf: _Buffers | None = None
         self._lead: tuple[int, ...] = ()
+        self._mm: Callable[..., Any] = _dot  # the product the last forward used: np.dot or np.matmul
         # the activation's functions, looked up once: the hot path calls them every step
         self._act_forward = activation.forward
         self._act_backward = activation.backward
@@ -89,7 +91,10 @@ class Dense(ActivatedLayer):
             return self._forward_folded(X)
         buf = self._buffers.get(X.shape[0]) or self._buffers_for(X.shape[0])
         z = buf.z
-        _dot(X, self._W, out=z)
+        # inputs of another dtype (a direct caller's float64 into a float32 net): np.dot refuses to
+        # cast into ``out``, np.matmul computes in the wider type and casts, as it always did
+        self._mm = _dot if X.dtype == self.dtype else np.matmul
+        self._mm(X, self._W, out=z)
         _add(z, self._b, out=z)
         self._act_forward(z, buf.a)
         self._X, self._buf, self._lead = X, buf, ()
@@ -128,7 +133,7 @@ class Dense(ActivatedLayer):
         delta = buf.delta
         # ∂L/∂W = Xᵀ·δ and ∂L/∂b = Σ_batch δ: δ already carries the loss's 1/N. (1ᵀ·δ in BLAS
         # would be 2–5× faster but sums in another order: other last bits, other trajectories.)
-        _dot(X.T, delta, out=self._dW)
+        self._mm(X.T, delta, out=self._dW)
         _sum_rows(delta, axis=0, out=self._db)
         if not need_dX:
             return None

@@ -19,7 +19,7 @@ ROWS = (
     "2-8-8-1 tanh, batch 10, trace full",
     "2-8-8-1 tanh, batch 10, trace off, eval/epoch",
     "2-8-8-1 tanh, full batch 250, trace off",
-    "2-8-8-1 tanh, full batch 250, summary",
+    "2-8-8-1 tanh, full batch 250, trace summary",
     "2-8-8-1 tanh, full batch 250, trace full",
     "784-128-10 relu softmax-CE, batch 64, f32",
     "conv 3x3x8 on 8x8x1, batch 32, f32",
@@ -53,6 +53,8 @@ def test_quick_run_prints_every_row_and_writes_them_as_json(tmp_path: Path) -> N
     for r in rows:
         assert r["steps_per_s"]["min"] <= r["steps_per_s"]["median"] <= r["steps_per_s"]["max"]
         assert r["examples_per_s"]["median"] == pytest.approx(r["steps_per_s"]["median"] * r["batch"])
+        assert ("cost_vs_untraced" in r) == (r["trace"] != "off")
+    assert "the time of an untraced step" in out
 
 
 def test_unset_openblas_env_reruns_itself_without_those_variables() -> None:

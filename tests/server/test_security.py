@@ -74,7 +74,7 @@ def test_tokens_are_compared_with_a_constant_time_comparison(monkeypatch: pytest
         calls.append((a, b))
         return a == b
 
-    monkeypatch.setattr(api.secrets, "compare_digest", spy)
+    monkeypatch.setattr("secrets.compare_digest", spy)
 
     class Session:
         token = "right"

@@ -67,6 +67,10 @@ async def answer(
     raise AssertionError("no such message")
 
 
+def with_id(wanted: Any) -> Callable[[dict[str, Any]], bool]:
+    return lambda message: message.get("id") == wanted
+
+
 def is_error(message: dict[str, Any]) -> bool:
     return message.get("type") == "error"
 
@@ -208,15 +212,15 @@ def test_commands_without_the_token_are_refused_and_change_nothing(
                     "training": {"optimizer": {"lr": 9.0}},
                 }
                 await ws.send(json.dumps(command))
-                refused = await answer(ws, lambda m, n=n: m.get("id") == n)
+                refused = await answer(ws, with_id(n))
                 assert refused["type"] == "error" and refused["code"] == 401, refused
                 await ws.send(json.dumps({**command, "id": 100 + n, "token": "guessed"}))
-                refused = await answer(ws, lambda m, n=n: m.get("id") == 100 + n)
+                refused = await answer(ws, with_id(100 + n))
                 assert refused["type"] == "error" and refused["code"] == 403, refused
             await ws.send(json.dumps({"type": "auth", "token": "guessed", "id": "a"}))
-            assert (await answer(ws, lambda m: m.get("id") == "a"))["code"] == 403
+            assert (await answer(ws, with_id("a")))["code"] == 403
             await ws.send(json.dumps({"type": "subscribe", "lockstep": True, "id": "b"}))
-            assert (await answer(ws, lambda m: m.get("id") == "b"))["code"] == 403
+            assert (await answer(ws, with_id("b")))["code"] == 403
 
     with_bystander(server, sid, abuse)  # the bystander's frames kept coming: nothing paused it
     with server.http() as http:
