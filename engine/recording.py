@@ -29,7 +29,7 @@ import numpy as np
 from engine.history import History
 from engine.session import StepResult, TrainingSession
 
-__all__ = ["Recorder", "Snapshot"]
+__all__ = ["Recorder", "Snapshot", "replay"]
 
 _EMPTY_HISTORY = History(2).state()
 
@@ -121,27 +121,38 @@ class Recorder:
     def steps(self) -> list[int]:
         return [s.step for s in self.snapshots]
 
+    def base_for(self, step: int, trace: bool = True) -> tuple[dict[str, Any], int]:
+        """A copy of the snapshot to replay from for ``step``, and how many steps to replay.
+
+        With ``trace`` the snapshot is strictly before ``step`` where possible, so that
+        the step itself is replayed traced. Copying is all that needs the owner's lock;
+        the replay (:func:`replay`) can run outside it.
+        """
+        first = self.first_step
+        if first is None or step < first:
+            raise ValueError(f"step {step} is before the recorded range (which starts at step {first})")
+        usable = [snap for snap in self.snapshots if snap.step < step or (snap.step == step and not trace)]
+        base = usable[-1] if usable else self.snapshots[0]
+        return copy.deepcopy(base.state), step - base.step
+
     def reconstruct(self, step: int, trace: bool = True) -> tuple[TrainingSession, StepResult | None]:
         """A new session exactly as the run was after ``step`` (with that step's full trace).
 
         ``step`` must be within the recorded range; the caller must not have
         changed anything since the last snapshot without capturing (see module doc).
         """
-        first = self.first_step
-        if first is None or step < first:
-            raise ValueError(f"step {step} is before the recorded range (which starts at step {first})")
-        # With a trace wanted, start strictly before the step so the step itself is replayed traced.
-        usable = [snap for snap in self.snapshots if snap.step < step or (snap.step == step and not trace)]
-        if not usable:
-            usable = [self.snapshots[0]]
-        base = usable[-1]
-        session = TrainingSession.from_state(copy.deepcopy(base.state))
-        gap = step - base.step
-        if gap == 0:
-            return session, None
-        if not trace:
-            session.step(gap)
-            return session, None
-        if gap > 1:
-            session.step(gap - 1)
-        return session, session.step(1, "full")
+        state, gap = self.base_for(step, trace)
+        return replay(state, gap, trace)
+
+
+def replay(state: dict[str, Any], gap: int, trace: bool = True) -> tuple[TrainingSession, StepResult | None]:
+    """Rebuild a session from a snapshot state and run ``gap`` steps, the last one traced."""
+    session = TrainingSession.from_state(state)
+    if gap == 0:
+        return session, None
+    if not trace:
+        session.step(gap)
+        return session, None
+    if gap > 1:
+        session.step(gap - 1)
+    return session, session.step(1, "full")

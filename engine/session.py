@@ -178,8 +178,13 @@ class TrainingSession:
                 and value.get("name", merged["optimizer"]["name"]) == merged["optimizer"]["name"]
             ):
                 merged["optimizer"].update(value)
+            elif key == "optimizer" and isinstance(value, dict):
+                # A new kind of optimizer keeps the learning rate unless one is given.
+                merged[key] = {"lr": merged["optimizer"]["lr"], **value}
             else:
                 merged[key] = value
+        if isinstance(merged.get("optimizer"), dict):
+            merged["optimizer"] = {k: v for k, v in merged["optimizer"].items() if v is not None}
         training = normalize_training(merged)
         # Build the new pieces first so a bad hyperparameter leaves the session untouched.
         opt = training["optimizer"]

@@ -188,7 +188,9 @@ async def read_session(session: Session) -> dict[str, Any]:
 
 @router.patch("/sessions/{session_id}", response_model=SessionInfo, summary="Change hyperparameters live")
 async def patch_session(body: PatchRequest, session: Controlled) -> dict[str, Any]:
-    training = body.training.model_dump(exclude_none=True) if body.training else None
+    # Only the fields the client sent: a partial optimizer change keeps the optimizer,
+    # and an explicit null (e.g. clip_norm) turns a setting off.
+    training = body.training.model_dump(exclude_unset=True) if body.training else None
     await _blocking(session.apply_changes, training, body.play, body.lockstep)
     return await run_in_threadpool(session.info)
 
@@ -206,12 +208,13 @@ async def delete_session(session: Controlled, manager: Manager) -> dict[str, str
 async def step(session: Controlled, request: Request, body: StepRequest | None = None) -> dict[str, Any]:
     """Train ``steps`` steps (1 when the body is left out) before answering."""
     steps = body.steps if body is not None else 1
+    batch_size = body.batch_size if body is not None else None
     cap = request.app.state.settings.max_steps_per_request
     if steps > cap:
         raise HTTPException(413, f"steps = {steps} exceeds the limit max_steps_per_request = {cap}")
     if session.playing:
         raise HTTPException(409, "the session is playing: pause it before stepping")
-    result = await _blocking(session.step, steps)
+    result = await _blocking(session.step, steps, batch_size)
     e = session.engine
     answer: dict[str, Any] = jsonable(
         {

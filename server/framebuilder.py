@@ -22,6 +22,8 @@ from server.protocol import PROTOCOL_VERSION, jsonable
 __all__ = ["FrameBuilder", "SubscriptionKey"]
 
 SubscriptionKey = tuple[tuple[str, ...], int, int]
+# Trace arrays of the backward pass besides delta: sent with the "deltas" tensors.
+_BACKWARD_EXTRAS = frozenset({"dh", "dc", "grad_W_h_per_step", "grad_W_h_step_norm"})
 Arrays = list[tuple[str, NDArray[Any], str | None]]
 
 
@@ -36,7 +38,12 @@ class FrameBuilder:
     def _grid(self, res: int) -> NDArray[Any] | None:
         """Network inputs for a res×res grid over the plane: row 0 is the top (x2 high)."""
         data = self.engine.data
-        if data.kind != "plane" or data.domain is None or not data.feature_names:
+        points_2d = data.points_train is not None and data.points_train.ndim == 2 and data.points_train.shape[1] == 2
+        if data.domain is None or not points_2d:
+            return None
+        # Plane data, and inline points drawn on the plane: features default to (x1, x2).
+        features = list(data.feature_names or ["x1", "x2"])
+        if self.engine.network.input_shape != (len(features),):
             return None
         grid = self._grids.get(res)
         if grid is None:
@@ -44,7 +51,7 @@ class FrameBuilder:
             xs = np.linspace(lo, hi, res)
             x1, x2 = np.meshgrid(xs, xs[::-1])
             points = np.stack([x1.ravel(), x2.ravel()], axis=1)
-            grid = self._grids[res] = apply_features(points, list(data.feature_names))
+            grid = self._grids[res] = apply_features(points, features)
         return grid
 
     def _heatmaps(self, output_res: int, node_res: int) -> Arrays:
@@ -83,10 +90,12 @@ class FrameBuilder:
             for name, value in layer_arrays.items():
                 if any(name.startswith(p) for p in wanted_prefix):
                     arrays.append((f"L{k}.{name}", value, "f4"))
-                elif name in ("a", "z") and "activations" in tensors:
-                    arrays.append((f"L{k}.{name}", value, "f4"))
-                elif name == "delta" and "deltas" in tensors:
-                    arrays.append((f"L{k}.{name}", value, "f4"))
+                elif name == "delta" or name in _BACKWARD_EXTRAS:
+                    if "deltas" in tensors:
+                        arrays.append((f"L{k}.{name}", value, "i4" if value.dtype.kind in "iu" else "f4"))
+                elif "activations" in tensors:
+                    # z, a and the layer's own extras (conv input maps, pooling argmax, h_t, gates)
+                    arrays.append((f"L{k}.{name}", value, "i4" if value.dtype.kind in "iu" else "f4"))
         if "activations" in tensors:
             arrays.append(("batch.X", trace.X, "f4"))
             arrays.append(("batch.indices", trace.indices, "i4"))

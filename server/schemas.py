@@ -231,6 +231,9 @@ class StepRequest(Strict):
         extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"steps": 10}]}
     )
     steps: int = Field(1, ge=1)
+    batch_size: int | None = Field(
+        None, ge=1, description="for these steps only, e.g. 1 to step one sample; the session keeps its own"
+    )
 
 
 class RecoverRequest(Strict):
@@ -274,6 +277,9 @@ class SessionInfo(BaseModel):
     parameters: int
     created: float
     updated: float
+    revision: int = 0
+    parent: dict[str, Any] | None = None
+    recorded: dict[str, Any] | None = None
 
 
 class CreatedSession(BaseModel):
@@ -333,9 +339,15 @@ class ExplainResponse(BaseModel):
 
 
 class GradcheckRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [{"layer": 0, "param": "W", "index": [0, 1]}, {"layer": 1}, {}]},
+    )
     layer: int | None = Field(None, ge=0, description="one layer, or all when left out")
     param: str | None = None
     index: list[int] | None = None
+    step: int | None = Field(None, ge=0, description="a recorded step; the last traced step when left out")
     max_entries: int = Field(200, ge=1, le=5000)
     epsilon: float = Field(1e-6, gt=0, le=1e-2)
 
@@ -345,6 +357,27 @@ class GradcheckResponse(BaseModel):
     entries: list[dict[str, Any]]
     max_relative_error: float
     ok: bool
+    tolerance: float
+    dtype_checked: str
+
+
+class ForkRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [{}, {"step": 300, "training": {"optimizer": {"name": "adam", "lr": 0.01}}}]},
+    )
+    step: int | None = Field(None, ge=0, description="a recorded step; the current step when left out")
+    training: TrainingChanges | None = None
+
+
+class StepStateResponse(BaseModel):
+    step: int
+    epoch: int
+    params: dict[str, Any]
+    eval: dict[str, Any]
+    summary: dict[str, Any] | None
+    trace: dict[str, Any] | None
 
 
 class OptionsResponse(BaseModel):

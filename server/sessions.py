@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.recording import Recorder
 from engine.session import StepResult, TrainingSession
 from engine.trace import StepSummary, StepTrace, TraceLevel
 from server.framebuilder import FrameBuilder
@@ -37,6 +38,7 @@ class ManagedSession:
         loop: asyncio.AbstractEventLoop,
         frame_max_parameters: int,
         on_change: Callable[[ManagedSession], None] | None = None,
+        recording_budget_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.id = session_id
         self.token = token
@@ -60,6 +62,10 @@ class ManagedSession:
         self._speed_credit = 0.0
         self._last_slice = time.monotonic()
         self.last_stop_reason: str | None = None
+        self.revision = 0  # rises with every change and event: clients order REST replies and events by it
+        self.parent: tuple[str, int] | None = None  # (session id, step) this one was forked from
+        self.recorder = Recorder(budget_bytes=recording_budget_bytes)
+        self.recorder.capture(engine, pin=True)
 
     # --- reading ---------------------------------------------------------------
 
@@ -95,6 +101,9 @@ class ManagedSession:
                     "parameters": e.network.size,
                     "created": self.created,
                     "updated": self.updated,
+                    "revision": self.revision,
+                    "parent": None if self.parent is None else {"id": self.parent[0], "step": self.parent[1]},
+                    "recorded": self.recorded_range(),
                 }
             )
             return info
@@ -104,8 +113,16 @@ class ManagedSession:
 
     # --- changing (blocking; call from a worker thread) ------------------------
 
+    def recorded_range(self) -> dict[str, int] | None:
+        """The steps that can be revisited exactly (see engine/recording.py)."""
+        first = self.recorder.first_step
+        if first is None:
+            return None
+        return {"first": first, "last": self.engine.step_count, "snapshots": len(self.recorder.snapshots)}
+
     def _changed(self, event: str | None, **extra: Any) -> None:
         self.updated = time.time()
+        self.revision += 1
         self.touch()
         if event is not None:
             self.broadcast(
@@ -114,14 +131,34 @@ class ManagedSession:
                     "event": event,
                     "generation": self.generation,
                     "step": self.engine.step_count,
+                    "revision": self.revision,
+                    "playing": self.playing,
                     **extra,
                 }
             )
         if self.on_change is not None:
             self.on_change(self)
 
-    def step(self, n: int) -> StepResult:
-        """Run ``n`` steps now; viewers get a frame (every step's frame in lockstep)."""
+    def step(self, n: int, batch_size: int | None = None) -> StepResult:
+        """Run ``n`` steps now; viewers get a frame (every step's frame in lockstep).
+
+        ``batch_size`` overrides the batch size for these steps only (``1`` steps one
+        sample, the next in the epoch's order); it is pinned in the recording both
+        ways, so time travel replays it exactly.
+        """
+        with self.lock:
+            if batch_size is None or batch_size == self.engine.batch_size:
+                return self._step_locked(n)
+            keep = self.engine.batch_size
+            self.engine.batch_size = batch_size
+            self.recorder.capture(self.engine, pin=True)
+            try:
+                return self._step_locked(n)
+            finally:
+                self.engine.batch_size = keep
+                self.recorder.capture(self.engine, pin=True)
+
+    def _step_locked(self, n: int) -> StepResult:
         with self.lock:
             parts: list[StepResult] = []
             if self.lockstep:
@@ -137,6 +174,7 @@ class ManagedSession:
                     parts.append(self._step_recorded(1, "full"))
                 self.publish(parts[-1].summary, parts[-1].trace)
             result = _merge(parts)
+            self.recorder.capture(self.engine)
             if result.divergence is not None:
                 self._on_divergence()
             self._changed(None)
@@ -151,6 +189,8 @@ class ManagedSession:
         with self.lock:
             self.engine.reset()
             self._new_generation()
+            self.recorder.clear()
+            self.recorder.capture(self.engine, pin=True)
             self.playing = False
             self._changed("reset")
             self.publish(None, None)
@@ -160,6 +200,8 @@ class ManagedSession:
             self.engine.network.set_params(layers)
             self.engine.last_trace = None
             self._new_generation()
+            self.recorder.clear()  # the new weights have no past to replay
+            self.recorder.capture(self.engine, pin=True)
             self._changed("params")
             self.publish(None, None)
 
@@ -169,6 +211,7 @@ class ManagedSession:
         with self.lock:
             if training:
                 self.engine.apply_training_changes(training)
+                self.recorder.capture(self.engine, pin=True)
             if play is not None:
                 self.play_options = play
             if lockstep is not None:
@@ -202,8 +245,9 @@ class ManagedSession:
 
     def recover(self, lr: float | None) -> None:
         with self.lock:
-            self.engine.recover(lr)
-            self._changed("recovered", session=self.info())
+            restored_from = self.engine.recover(lr)
+            self.recorder.capture(self.engine, pin=True)
+            self._changed("recovered", session=self.info(), restored_from=restored_from)
 
     # --- free-running training (the trainer thread) -------------------------
 
@@ -229,9 +273,12 @@ class ManagedSession:
             trace: StepTrace | None = None
             limit = self._steps_left()
             allowed = min(allowed, limit)
-            # Untraced chunks until the slice is used up; then, if a frame is due, one traced
-            # step: only the step that is shown pays for a trace.
-            reserve = 1 if frame_due else 0
+            # Untraced chunks until the slice is used up; then one traced step if a frame is
+            # due — only the step that is shown pays for a trace. Small networks trace the
+            # last step of every slice anyway (cheap), so after a pause /trace and /explain
+            # show exactly the step the counter shows.
+            trace_last = frame_due or self.engine.network.size <= self.frames.frame_max_parameters
+            reserve = 1 if trace_last else 0
             while done < allowed - reserve:
                 left = deadline - time.monotonic()
                 if left <= 0 and done:
@@ -245,12 +292,13 @@ class ManagedSession:
                     self._step_seconds = 0.7 * self._step_seconds + 0.3 * per
                 if result.divergence is not None:
                     break
-            if frame_due and done < allowed and self.engine.divergence is None:
+            if trace_last and done < allowed and self.engine.divergence is None:
                 result = self._step_recorded(1, "full")
                 done += result.steps_done
                 summary, trace = result.summary, result.trace
             if speed is not None:
                 self._speed_credit -= done
+            self.recorder.capture(self.engine)
             if self.engine.divergence is not None:
                 self._on_divergence()
                 return math.inf

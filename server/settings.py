@@ -11,8 +11,14 @@ __all__ = ["Settings"]
 
 
 def _default_data_dir() -> Path:
+    """The user's data folder: XDG on Linux, Application Support on macOS, LOCALAPPDATA on Windows."""
     import os
+    import sys
 
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "backprop-lab"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "backprop-lab"
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "backprop-lab"
 
@@ -25,7 +31,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     allowed_origins: list[str] = Field(default_factory=list, description="extra websocket/CORS origins")
-    data_dir: Path | None = Field(default_factory=_default_data_dir, description="None keeps sessions in memory only")
+    data_dir: Path | None = Field(
+        default_factory=_default_data_dir, description="None keeps sessions in memory only"
+    )
 
     # limits
     max_sessions: int = Field(200, ge=1)
@@ -42,12 +50,16 @@ class Settings(BaseSettings):
     session_ttl_seconds: float = Field(6 * 3600.0, gt=0, description="idle sessions are deleted after this")
 
     # streaming
-    frame_max_parameters: int = Field(20_000, ge=0, description="full tensors in frames up to this many parameters")
+    frame_max_parameters: int = Field(
+        20_000, ge=0, description="full tensors in frames up to this many parameters"
+    )
     ws_send_timeout: float = Field(30.0, gt=0)
     ws_max_commands_per_second: float = Field(50.0, gt=0)
     lockstep_backlog: int = Field(256, ge=1)
-    slice_seconds: float = Field(0.004, gt=0, description="longest uninterrupted training slice of one session")
+    slice_seconds: float = Field(
+        0.004, gt=0, description="longest uninterrupted training slice of one session"
+    )
 
     # persistence
-    checkpoint_every_steps: int = Field(5000, ge=1)
-    checkpoint_every_seconds: float = Field(10.0, gt=0)
+    checkpoint_every_steps: int = Field(5000, ge=1, description="checkpoint playing sessions every K steps")
+    checkpoint_every_seconds: float = Field(10.0, gt=0, description="or T seconds (docs/persistence.md)")

@@ -98,12 +98,16 @@ class SessionStore:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only a
-        # power cut can roll back the last few. FULL would fsync every checkpoint.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only a
+            # power cut can roll back the last few. FULL would fsync every checkpoint.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError:
+            self._db.close()
+            raise
 
     def save(self, session_id: str, token: str, created: float, step: int, document: bytes) -> str:
         """Write one checkpoint in one transaction and drop all but the newest ``KEEP_CHECKPOINTS``."""
@@ -195,9 +199,8 @@ class Checkpointer:
         self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
-        self._due: dict[
-            str, tuple[float, int]
-        ] = {}  # session id → (monotonic time, step) of the last request
+        # session id → (monotonic time, step) of its last checkpoint request
+        self._due: dict[str, tuple[float, int]] = {}
         self._digests: dict[str, str] = {}  # session id → digest of its newest stored checkpoint
         self._thread = threading.Thread(target=self._run, name="checkpoint-writer", daemon=True)
 
@@ -347,6 +350,7 @@ def _restore(store: SessionStore, manager: SessionManager, settings: Settings, w
                 managed = manager.add(engine, session_id=sid, token=token)
             except LimitError as exc:
                 writer.report(f"session {sid} was not restored: {exc}")
+                restored = True  # reported; not for want of a usable checkpoint
                 break
             except ValueError as exc:
                 writer.report(f"{what} cannot be restored ({exc}); using the previous checkpoint")
@@ -378,8 +382,23 @@ def attach_store(manager: SessionManager, settings: Settings) -> Checkpointer | 
         )
         log.error("%s", message)
         return MemoryOnly(message)
-    store = SessionStore(data_dir / DB_NAME)
+    problems = []
+    try:
+        store = SessionStore(data_dir / DB_NAME)
+    except sqlite3.DatabaseError as exc:
+        # Not a database at all (a stray file, a torn copy): keep it for inspection, start afresh.
+        aside = data_dir / f"{DB_NAME}.unreadable-{int(time.time())}"
+        for suffix in ("", "-wal", "-shm"):
+            source = data_dir / (DB_NAME + suffix)
+            if source.exists():
+                source.rename(aside.with_name(aside.name + suffix))
+        problems.append(
+            f"{data_dir / DB_NAME} could not be read ({exc}); moved to {aside.name}, starting empty"
+        )
+        store = SessionStore(data_dir / DB_NAME)
     writer = Checkpointer(store, manager, settings, lock_file)
+    for problem in problems:
+        writer.report(problem)
     _restore(store, manager, settings, writer)
     if writer.restored:
         log.warning("restored %d session(s) from %s, paused", writer.restored, data_dir / DB_NAME)

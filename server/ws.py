@@ -174,7 +174,7 @@ async def _control(
             await run_in_threadpool(session.reset)
         elif action == "set":
             changes = TrainingChanges.model_validate(message.get("training") or {})
-            await run_in_threadpool(session.apply_changes, changes.model_dump(exclude_none=True), None, None)
+            await run_in_threadpool(session.apply_changes, changes.model_dump(exclude_unset=True), None, None)
         elif action == "recover":
             lr = message.get("lr")
             if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))):

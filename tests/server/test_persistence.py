@@ -373,7 +373,9 @@ BAD_IMPORTS: list[Any] = [
     ),
     pytest.param(lambda d: d["state"].update(theta=_spec(_theta(d), "<f4")), "dtype float32", id="dtype"),
     pytest.param(
-        lambda d: d["state"].update(theta=_spec(np.full_like(_theta(d), np.inf), "<f8")), "NaN or infinite", id="finite"
+        lambda d: d["state"].update(theta=_spec(np.full_like(_theta(d), np.inf), "<f8")),
+        "NaN or infinite",
+        id="finite",
     ),
     pytest.param(
         lambda d: d["state"]["config"]["data"].update(samples=10**7), "max_samples", id="server limit"
@@ -405,3 +407,21 @@ def test_importing_something_that_is_not_a_session_file_answers_4xx(server_url: 
         huge = b'{"format": "backprop-lab-session", "pad": "' + b"x" * (9 * 2**20) + b'"}'
         too_big = http.post("/api/sessions/import", content=huge)
         assert too_big.status_code == 413 and "max_body_bytes" in too_big.json()["detail"]
+
+
+def test_a_data_dir_whose_database_is_unreadable_is_set_aside_reported_and_starts_empty(
+    start_server: Start, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "sessions.sqlite3").write_bytes(b"this is not a database " * 100)
+    server = start_server(data)
+    with server.http() as http:
+        health = http.get("/api/health").json()
+        assert health["status"] == "degraded" and "could not be read" in health["persistence"]["problems"][0]
+        create(http, config())  # and it works from then on
+    assert server.terminate()
+    assert [p.name for p in data.glob("sessions.sqlite3.unreadable-*")]
+    db = sqlite3.connect(data / "sessions.sqlite3")
+    assert db.execute("SELECT COUNT(*) FROM sessions").fetchone() == (1,)
+    db.close()
