@@ -86,7 +86,9 @@ def header_of(message: bytes) -> dict[str, Any]:
     return result
 
 
-async def _viewer(url: str, subscribe: dict[str, Any], seconds: float, out: list[tuple[float, int, int]]) -> None:
+async def _viewer(
+    url: str, subscribe: dict[str, Any], seconds: float, out: list[tuple[float, int, int]]
+) -> None:
     import websockets
 
     async with websockets.connect(url, max_size=None, compression=None) as ws:
@@ -95,7 +97,7 @@ async def _viewer(url: str, subscribe: dict[str, Any], seconds: float, out: list
         while time.time() < end:
             try:
                 message = await asyncio.wait_for(ws.recv(), timeout=max(0.01, end - time.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             if isinstance(message, bytes):
                 now = time.time()
@@ -113,7 +115,9 @@ def _viewer_process(urls: list[str], subscribe: dict[str, Any], seconds: float, 
     queue.put(asyncio.run(main()))
 
 
-def run_viewers(urls: list[str], subscribe: dict[str, Any], seconds: float, processes: int) -> list[list[tuple[float, int, int]]]:
+def run_viewers(
+    urls: list[str], subscribe: dict[str, Any], seconds: float, processes: int
+) -> list[list[tuple[float, int, int]]]:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     chunks = [urls[i::processes] for i in range(processes) if urls[i::processes]]
@@ -132,7 +136,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def untraced_steps_per_second(seconds: float = 2.0) -> float:
@@ -151,14 +155,18 @@ def untraced_steps_per_second(seconds: float = 2.0) -> float:
     return statistics.median(rates)
 
 
-def scenario(base: str, sessions: int, viewers_each: int, subscribe: dict[str, Any], seconds: float) -> dict[str, Any]:
+def scenario(
+    base: str, sessions: int, viewers_each: int, subscribe: dict[str, Any], seconds: float
+) -> dict[str, Any]:
     client = httpx.Client(base_url=base, timeout=30)
     made = []
     for _ in range(sessions):
         body = client.post("/api/sessions", json=CONFIG).json()
         made.append(body)
     for body in made:
-        client.post(f"/api/sessions/{body['id']}/play", headers={"Authorization": f"Bearer {body['control_token']}"})
+        client.post(
+            f"/api/sessions/{body['id']}/play", headers={"Authorization": f"Bearer {body['control_token']}"}
+        )
     ws_base = base.replace("http", "ws", 1)
     urls = [f"{ws_base}/ws/sessions/{body['id']}" for body in made for _ in range(viewers_each)]
     start_steps = {b["id"]: client.get(f"/api/sessions/{b['id']}").json()["step"] for b in made}
@@ -167,7 +175,9 @@ def scenario(base: str, sessions: int, viewers_each: int, subscribe: dict[str, A
     elapsed = time.time() - t0
     end_steps = {b["id"]: client.get(f"/api/sessions/{b['id']}").json()["step"] for b in made}
     for body in made:
-        client.delete(f"/api/sessions/{body['id']}", headers={"Authorization": f"Bearer {body['control_token']}"})
+        client.delete(
+            f"/api/sessions/{body['id']}", headers={"Authorization": f"Bearer {body['control_token']}"}
+        )
     ages = [age for r in results for age, _, _ in r[len(r) // 5 :]]  # skip the warm-up fifth
     sizes = [size for r in results for _, size, _ in r]
     fps = [len(r) / seconds for r in results]
@@ -185,7 +195,9 @@ def scenario(base: str, sessions: int, viewers_each: int, subscribe: dict[str, A
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--scenario", choices=["all", "one", "many-viewers", "many-sessions"], default="all")
     parser.add_argument("--viewers", type=int, default=200)
@@ -193,7 +205,10 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')!r} OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')!r}")
+    print(
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')!r} "
+        f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')!r}"
+    )
     port = free_port()
     server = start_server(port)
     base = f"http://127.0.0.1:{port}"
@@ -208,9 +223,13 @@ def main() -> int:
             row["training_speed_ratio"] = row["steps_per_s_per_session"] / reference
             rows["one session, 1 viewer, 60 fps + heatmaps"] = row
         if args.scenario in ("all", "many-viewers"):
-            rows[f"one session, {args.viewers} viewers, 30 fps"] = scenario(base, 1, args.viewers, light, args.seconds)
+            rows[f"one session, {args.viewers} viewers, 30 fps"] = scenario(
+                base, 1, args.viewers, light, args.seconds
+            )
         if args.scenario in ("all", "many-sessions"):
-            rows[f"{args.sessions} sessions × 1 viewer, 30 fps"] = scenario(base, args.sessions, 1, light, args.seconds)
+            rows[f"{args.sessions} sessions × 1 viewer, 30 fps"] = scenario(
+                base, args.sessions, 1, light, args.seconds
+            )
     finally:
         server.terminate()
         try:
@@ -218,7 +237,10 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             server.kill()
 
-    print(f"{'scenario':48} {'fps med':>8} {'fps min':>8} {'bytes/frame':>12} {'age p50':>9} {'age p99':>9} {'steps/s':>10}")
+    print(
+        f"{'scenario':48} {'fps med':>8} {'fps min':>8} {'bytes/frame':>12} "
+        f"{'age p50':>9} {'age p99':>9} {'steps/s':>10}"
+    )
     for name, r in rows.items():
         print(
             f"{name:48} {r['fps_median']:8.1f} {r['fps_min']:8.1f} {r['bytes_per_frame']:12.0f} "
@@ -226,7 +248,8 @@ def main() -> int:
         )
         if "training_speed_ratio" in r:
             print(
-                f"{'':48} training while streaming = {r['training_speed_ratio']:.0%} of untraced engine speed "
+                f"{'':48} training while streaming = {r['training_speed_ratio']:.0%} "
+                "of untraced engine speed "
                 f"({r['engine_untraced_steps_per_s']:.0f} steps/s in-process)"
             )
     if args.json:

@@ -21,13 +21,13 @@ gelu in its exact erf form, softplus β = 1.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "OUTPUT_ONLY"]
+__all__ = ["ACTIVATIONS", "OUTPUT_ONLY", "Activation", "get_activation"]
 
 Array = NDArray[np.floating]
 
@@ -221,9 +221,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             "elu", _elu_f, _generic_backward(_elu_d), _elu_d, "z if z > 0 else e^z − 1", "1 if z > 0 else e^z"
         ),
-        Activation(
-            "gelu", _gelu_f, _generic_backward(_gelu_d), _gelu_d, "z·Φ(z)", "Φ(z) + z·φ(z)"
-        ),
+        Activation("gelu", _gelu_f, _generic_backward(_gelu_d), _gelu_d, "z·Φ(z)", "Φ(z) + z·φ(z)"),
         Activation("tanh", _tanh_f, _tanh_b, _tanh_d, "tanh(z)", "1 − a²"),
         Activation("sigmoid", _sigmoid_f, _sigmoid_b, _sigmoid_d, "1 / (1 + e^−z)", "a·(1 − a)"),
         Activation(

@@ -19,7 +19,7 @@ import copy
 import math
 from typing import Any
 
-__all__ = ["normalize_config", "DEFAULT_CONFIG", "check_number"]
+__all__ = ["DEFAULT_CONFIG", "check_number", "normalize_config"]
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "model": {
@@ -34,7 +34,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "init_scale": 0.5,
         "dtype": "float64",
     },
-    "data": {"dataset": "circle", "samples": 500, "noise": 0.1, "train_fraction": 0.5, "features": ["x1", "x2"]},
+    "data": {
+        "dataset": "circle",
+        "samples": 500,
+        "noise": 0.1,
+        "train_fraction": 0.5,
+        "features": ["x1", "x2"],
+    },
     "training": {
         "optimizer": {"name": "sgd", "lr": 0.03},
         "batch_size": 10,
@@ -96,7 +102,9 @@ def normalize_training(training: Any) -> dict[str, Any]:
     t = _merge("training", training, DEFAULT_CONFIG["training"], _TRAINING_KEYS)
     opt = t["optimizer"]
     if not isinstance(opt, dict) or "name" not in opt:
-        raise ValueError("training.optimizer must be an object with a 'name', e.g. {'name': 'sgd', 'lr': 0.03}")
+        raise ValueError(
+            "training.optimizer must be an object with a 'name', e.g. {'name': 'sgd', 'lr': 0.03}"
+        )
     opt = dict(opt)
     opt.setdefault("lr", 0.03)
     opt["lr"] = check_number(opt["lr"], "training.optimizer.lr", low=0.0)
@@ -118,7 +126,9 @@ def normalize_training(training: Any) -> dict[str, Any]:
     if t["clip_norm"] is not None:
         t["clip_norm"] = check_number(t["clip_norm"], "training.clip_norm", low=0.0, strict_low=True)
     if t["ema_decay"] is not None:
-        t["ema_decay"] = check_number(t["ema_decay"], "training.ema_decay", low=0.0, high=1.0, strict_low=True)
+        t["ema_decay"] = check_number(
+            t["ema_decay"], "training.ema_decay", low=0.0, high=1.0, strict_low=True
+        )
         if t["ema_decay"] >= 1.0:
             raise ValueError("training.ema_decay must be < 1")
     t["eval_every"] = _check_int(t["eval_every"], "training.eval_every", 0)

@@ -24,7 +24,7 @@ from engine.network import Network
 from engine.optimizers import make_optimizer
 from engine.trace import StepTrace
 
-__all__ = ["explain_parameter", "explain_node", "explain_sample"]
+__all__ = ["explain_node", "explain_parameter", "explain_sample"]
 
 
 def _params_before(net: Network, trace: StepTrace, layer: int, name: str) -> NDArray[Any]:
@@ -84,7 +84,9 @@ def _optimizer_part(net: Network, trace: StepTrace, flat: int, grad: float) -> d
     return {"name": trace.optimizer_name, **details}
 
 
-def explain_parameter(net: Network, trace: StepTrace, layer: int, name: str, index: tuple[int, ...]) -> dict[str, Any]:
+def explain_parameter(
+    net: Network, trace: StepTrace, layer: int, name: str, index: tuple[int, ...]
+) -> dict[str, Any]:
     """Every factor of one parameter's gradient and update at the traced step."""
     if not 0 <= layer < len(net.layers):
         raise ValueError(f"layer {layer} does not exist; the network has {len(net.layers)} layers")
@@ -143,7 +145,11 @@ def explain_node(net: Network, trace: StepTrace, layer: int, unit: int) -> dict[
         raise ValueError(f"layer {layer} is {dense.kind}; node explanations are for dense layers")
     if not 0 <= unit < dense.units:
         raise ValueError(f"unit {unit} is outside layer {layer}, which has {dense.units} units")
-    return {"kind": "node", "delta_factors": _delta_factors(net, trace, layer, unit), "indices": trace.indices}
+    return {
+        "kind": "node",
+        "delta_factors": _delta_factors(net, trace, layer, unit),
+        "indices": trace.indices,
+    }
 
 
 def explain_sample(net: Network, x: NDArray[Any], y: NDArray[Any]) -> list[dict[str, NDArray[Any]]]:

@@ -17,15 +17,16 @@ float64 backprop agrees to about 1e-9; ``TOLERANCE`` is 1e-6.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.network import Network
 
-__all__ = ["GradientCheck", "gradient_check", "TOLERANCE"]
+__all__ = ["TOLERANCE", "GradientCheck", "gradient_check"]
 
 TOLERANCE = 1e-6
 

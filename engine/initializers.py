@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.layers.base import Array, ParamSpec
 
-__all__ = ["INITIALIZERS", "initialize", "check_initializer"]
+__all__ = ["INITIALIZERS", "check_initializer", "initialize"]
 
 INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "uniform", "zeros")
 _ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}

@@ -59,7 +59,9 @@ def _state_bytes(state: dict[str, Any]) -> int:
 
 
 class Recorder:
-    def __init__(self, budget_bytes: int = 16 * 1024 * 1024, min_gap: int = 1, max_snapshots: int = 512) -> None:
+    def __init__(
+        self, budget_bytes: int = 16 * 1024 * 1024, min_gap: int = 1, max_snapshots: int = 512
+    ) -> None:
         if budget_bytes < 1024 or min_gap < 1 or max_snapshots < 4:
             raise ValueError("budget_bytes ≥ 1024, min_gap ≥ 1 and max_snapshots ≥ 4 are required")
         self.budget_bytes = budget_bytes

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["TraceLevel", "TRACE_LEVELS", "LayerSummary", "StepSummary", "StepTrace", "Divergence"]
+__all__ = ["TRACE_LEVELS", "Divergence", "LayerSummary", "StepSummary", "StepTrace", "TraceLevel"]
 
 TraceLevel = Literal["off", "summary", "full"]
 TRACE_LEVELS: tuple[TraceLevel, ...] = ("off", "summary", "full")

@@ -87,12 +87,16 @@ def render() -> str:
     add("")
     for j in range(2):
         z = float(h["z"][0, j])
-        add(f"- z_h{j} = x·W1[0][{j}] + b1[{j}] = {fmt(X)}·{fmt(W1[0][j])} + {fmt(B1[j])} = **{fmt(z)}**;"
-            f" h{j} = tanh(z_h{j}) = **{fmt(float(h['a'][0, j]))}**")
+        add(
+            f"- z_h{j} = x·W1[0][{j}] + b1[{j}] = {fmt(X)}·{fmt(W1[0][j])} + {fmt(B1[j])} = **{fmt(z)}**;"
+            f" h{j} = tanh(z_h{j}) = **{fmt(float(h['a'][0, j]))}**"
+        )
     zo = float(o["z"][0, 0])
     parts = " + ".join(f"{fmt(float(h['a'][0, j]))}·{fmt(W2[j][0])}" for j in range(2))
-    add(f"- z_out = h0·W2[0][0] + h1·W2[1][0] + b2 = {parts} + {fmt(B2[0])} = **{fmt(zo)}**;"
-        f" ŷ = σ(z_out) = **{fmt(float(o['a'][0, 0]))}**")
+    add(
+        f"- z_out = h0·W2[0][0] + h1·W2[1][0] + b2 = {parts} + {fmt(B2[0])} = **{fmt(zo)}**;"
+        f" ŷ = σ(z_out) = **{fmt(float(o['a'][0, 0]))}**"
+    )
     add("")
     add("## 2. Loss")
     add("")
@@ -101,13 +105,18 @@ def render() -> str:
     add("## 3. Backward pass: the blame δ = ∂L/∂z of every node")
     add("")
     out_factors = explain_node(net, trace, 1, 0)["delta_factors"]
-    add(f"- Output (sigmoid with cross-entropy, fused): δ_out = ŷ − y = {fmt(float(out_factors['a'][0]))} − "
-        f"{fmt(float(out_factors['target'][0]))} = **{fmt(float(out_factors['delta'][0]))}**")
+    add(
+        f"- Output (sigmoid with cross-entropy, fused): δ_out = ŷ − y = {fmt(float(out_factors['a'][0]))} − "
+        f"{fmt(float(out_factors['target'][0]))} = **{fmt(float(out_factors['delta'][0]))}**"
+    )
     for j in range(2):
         f = explain_node(net, trace, 0, j)["delta_factors"]
-        add(f"- Hidden h{j}: δ_h{j} = f′(z_h{j})·W2[{j}][0]·δ_out = (1 − h{j}²)·{fmt(float(f['w_next'][0]))}·"
-            f"{fmt(float(out_factors['delta'][0]))} = {fmt(float(f['fprime'][0]))}·{fmt(float(f['downstream'][0]))}"
-            f" = **{fmt(float(f['delta'][0]))}**")
+        add(
+            f"- Hidden h{j}: δ_h{j} = f′(z_h{j})·W2[{j}][0]·δ_out = (1 − h{j}²)·{fmt(float(f['w_next'][0]))}·"
+            f"{fmt(float(out_factors['delta'][0]))} = "
+            f"{fmt(float(f['fprime'][0]))}·{fmt(float(f['downstream'][0]))}"
+            f" = **{fmt(float(f['delta'][0]))}**"
+        )
     add("")
     add("## 4. Gradients: ∂L/∂w = (input of the weight) × (δ of the node it feeds)")
     add("")
@@ -116,13 +125,25 @@ def render() -> str:
     rows: list[tuple[str, dict[str, Any], str]] = []
     for j in range(2):
         e = explain_parameter(net, trace, 0, "W", (0, j))
-        rows.append((f"W1[0][{j}]", e, f"x·δ_h{j} = {fmt(float(e['a_i'][0]))}·{fmt(float(e['delta_factors']['delta'][0]))}"))
+        rows.append(
+            (
+                f"W1[0][{j}]",
+                e,
+                f"x·δ_h{j} = {fmt(float(e['a_i'][0]))}·{fmt(float(e['delta_factors']['delta'][0]))}",
+            )
+        )
     for j in range(2):
         e = explain_parameter(net, trace, 0, "b", (j,))
         rows.append((f"b1[{j}]", e, f"δ_h{j} = {fmt(float(e['delta_factors']['delta'][0]))}"))
     for j in range(2):
         e = explain_parameter(net, trace, 1, "W", (j, 0))
-        rows.append((f"W2[{j}][0]", e, f"h{j}·δ_out = {fmt(float(e['a_i'][0]))}·{fmt(float(e['delta_factors']['delta'][0]))}"))
+        rows.append(
+            (
+                f"W2[{j}][0]",
+                e,
+                f"h{j}·δ_out = {fmt(float(e['a_i'][0]))}·{fmt(float(e['delta_factors']['delta'][0]))}",
+            )
+        )
     e = explain_parameter(net, trace, 1, "b", (0,))
     rows.append(("b2[0]", e, f"δ_out = {fmt(float(e['delta_factors']['delta'][0]))}"))
     for name, e, factors in rows:
@@ -137,20 +158,26 @@ def render() -> str:
     add("")
     after = session.evaluate()["train_loss"]
     assert after is not None
-    add(f"After the step the same sample's loss is **{fmt(after)}** (it was {fmt(trace.summary.loss)}):"
-        " the step moved every weight against its gradient, and the loss fell.")
+    add(
+        f"After the step the same sample's loss is **{fmt(after)}** (it was {fmt(trace.summary.loss)}):"
+        " the step moved every weight against its gradient, and the loss fell."
+    )
     add("")
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="compare with the document instead of writing it")
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the document instead of writing it"
+    )
     args = parser.parse_args()
     text = render()
     if args.check:
         if not DOCUMENT.exists() or DOCUMENT.read_text() != text:
-            print(f"{DOCUMENT} disagrees with the engine: run scripts/make_backprop_by_hand.py", file=sys.stderr)
+            print(
+                f"{DOCUMENT} disagrees with the engine: run scripts/make_backprop_by_hand.py", file=sys.stderr
+            )
             return 1
         print("docs/backprop-by-hand.md agrees with the engine")
         return 0

@@ -33,9 +33,13 @@ FIXED_TIME = 1764400000.5
 def _frames() -> dict[str, bytes]:
     session = TrainingSession(
         {
-            "model": {"layers": [{"type": "dense", "units": 3, "activation": "tanh"},
-                                 {"type": "dense", "units": 2, "activation": "softmax"}],
-                      "loss": "cross_entropy"},
+            "model": {
+                "layers": [
+                    {"type": "dense", "units": 3, "activation": "tanh"},
+                    {"type": "dense", "units": 2, "activation": "softmax"},
+                ],
+                "loss": "cross_entropy",
+            },
             "data": {"dataset": "blobs", "samples": 40, "classes": 2, "noise": 0.1},
             "training": {"optimizer": {"name": "sgd", "lr": 0.1}, "batch_size": 4},
             "seed": 11,
@@ -46,8 +50,14 @@ def _frames() -> dict[str, bytes]:
     points = (np.arange(first + 1, first + 4, dtype=np.float64), result.losses, result.lrs)
     builder = FrameBuilder(session, 20_000)
     key = (TENSORS, 8, 4)
-    header = {"session": "golden", "generation": 2, "step": session.step_count, "epoch": session.epoch,
-              "playing": False, "divergence": None}
+    header = {
+        "session": "golden",
+        "generation": 2,
+        "step": session.step_count,
+        "epoch": session.epoch,
+        "playing": False,
+        "divergence": None,
+    }
     built = builder.build([key], header, points, result.summary, result.trace)[key]
     head, arrays = decode_frame(built)
     head["time"] = FIXED_TIME
@@ -64,8 +74,10 @@ def _expected(message: bytes) -> dict[str, Any]:
     header, arrays = decode_frame(message)
     return {
         "header": {k: v for k, v in header.items() if k != "arrays"},
-        "arrays": {name: {"shape": list(a.shape), "values": a.astype(np.float64).ravel().tolist()}
-                   for name, a in arrays.items()},
+        "arrays": {
+            name: {"shape": list(a.shape), "values": a.astype(np.float64).ravel().tolist()}
+            for name, a in arrays.items()
+        },
     }
 
 

@@ -11,6 +11,8 @@ if [ ! -x /usr/bin/chromium ]; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
 fi
+# One BLAS thread, as the server runs: small products stall on this 2-core machine otherwise.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 echo "== ruff"
 .venv/bin/ruff check engine server tests benchmarks examples
 echo "== mypy --strict"

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server import api, timetravel, ws
+from server import api, classroom, race, spatial, timetravel, ws
 from server.manager import SessionManager
 from server.security import LOOPBACK_NAMES, EdgeMiddleware
 from server.settings import Settings
@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(404, _not_found)
     app.include_router(api.router)
     app.include_router(timetravel.router)
+    app.include_router(spatial.router)
+    app.include_router(classroom.router)
+    app.include_router(race.router)
     app.include_router(ws.router)
     if FRONTEND_DIR.is_dir():
         index = FRONTEND_DIR / "index.html"

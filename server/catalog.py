@@ -47,7 +47,7 @@ def options(settings: Settings) -> dict[str, Any]:
         name: ([loss.requires_activation] if loss.requires_activation else list(ACTIVATIONS))
         for name, loss in LOSSES.items()
     }
-    return jsonable(
+    answer: dict[str, Any] = jsonable(
         {
             "activations": hidden,
             "output_activations": output_activations,
@@ -64,3 +64,4 @@ def options(settings: Settings) -> dict[str, Any]:
             "protocol": PROTOCOL_VERSION,
         }
     )
+    return answer

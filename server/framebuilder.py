@@ -8,7 +8,8 @@ subscription key is encoded once, however many clients share it.
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,7 +39,9 @@ class FrameBuilder:
     def _grid(self, res: int) -> NDArray[Any] | None:
         """Network inputs for a res×res grid over the plane: row 0 is the top (x2 high)."""
         data = self.engine.data
-        points_2d = data.points_train is not None and data.points_train.ndim == 2 and data.points_train.shape[1] == 2
+        points_2d = (
+            data.points_train is not None and data.points_train.ndim == 2 and data.points_train.shape[1] == 2
+        )
         if data.domain is None or not points_2d:
             return None
         # Plane data, and inline points drawn on the plane: features default to (x1, x2).
@@ -63,7 +66,9 @@ class FrameBuilder:
                 out = engine.predict(grid)[-1]["a"]
                 arrays.append(("heat.output", out[:, 0].reshape(output_res, output_res), "f4"))
                 if out.shape[1] > 1:
-                    arrays.append(("heat.output_class", out.argmax(axis=1).reshape(output_res, output_res), "u1"))
+                    arrays.append(
+                        ("heat.output_class", out.argmax(axis=1).reshape(output_res, output_res), "u1")
+                    )
         if node_res:
             grid = self._grid(node_res)
             if grid is not None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["encode_frame", "decode_frame", "WIRE_DTYPES"]
+__all__ = ["WIRE_DTYPES", "decode_frame", "encode_frame"]
 
 WIRE_DTYPES: dict[str, np.dtype[Any]] = {
     "f4": np.dtype("<f4"),

@@ -11,17 +11,21 @@ on small networks (see docs/performance.md).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import secrets
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.session import TrainingSession
 from server.sessions import ManagedSession
 from server.settings import Settings
 
-__all__ = ["SessionManager", "LimitError", "NotFound"]
+__all__ = ["LimitError", "NotFound", "SessionManager"]
+
+log = logging.getLogger("backprop_lab.trainer")
 
 
 class LimitError(ValueError):
@@ -48,7 +52,9 @@ def check_config_limits(config: dict[str, Any], engine: TrainingSession | None, 
         for key in ("units", "filters"):
             value = layer.get(key)
             if isinstance(value, int) and value > settings.max_units:
-                raise LimitError(f"layer {i}: {key} = {value} exceeds the limit max_units = {settings.max_units}")
+                raise LimitError(
+                    f"layer {i}: {key} = {value} exceeds the limit max_units = {settings.max_units}"
+                )
     data = config.get("data") or {}
     samples = data.get("samples")
     if isinstance(samples, int) and samples > settings.max_samples:
@@ -56,7 +62,9 @@ def check_config_limits(config: dict[str, Any], engine: TrainingSession | None, 
     for key in ("x", "x_test"):
         rows = data.get(key)
         if isinstance(rows, list) and len(rows) > settings.max_samples:
-            raise LimitError(f"data.{key} has {len(rows)} rows, over the limit max_samples = {settings.max_samples}")
+            raise LimitError(
+                f"data.{key} has {len(rows)} rows, over the limit max_samples = {settings.max_samples}"
+            )
     training = config.get("training") or {}
     batch = training.get("batch_size")
     if isinstance(batch, int) and batch > settings.max_batch_size:
@@ -101,12 +109,14 @@ class SessionManager:
         check_config_limits(config, engine, self.settings)
         return engine
 
-    def add(self, engine: TrainingSession, session_id: str | None = None, token: str | None = None) -> ManagedSession:
+    def add(
+        self, engine: TrainingSession, session_id: str | None = None, token: str | None = None
+    ) -> ManagedSession:
         with self._registry_lock:
             if len(self._sessions) >= self.settings.max_sessions:
                 raise LimitError(
-                    f"{len(self._sessions)} sessions exist, the limit max_sessions = {self.settings.max_sessions}; "
-                    "delete one first",
+                    f"{len(self._sessions)} sessions exist, the limit max_sessions = "
+                    f"{self.settings.max_sessions}; delete one first",
                     status=429,
                 )
             sid = session_id or secrets.token_urlsafe(9)
@@ -157,7 +167,9 @@ class SessionManager:
         expired = [
             s.id
             for s in self.all()
-            if not s.playing and not s.hub.viewers and now - s.last_activity > self.settings.session_ttl_seconds
+            if not s.playing
+            and not s.hub.viewers
+            and now - s.last_activity > self.settings.session_ttl_seconds
         ]
         for sid in expired:
             try:
@@ -194,8 +206,11 @@ class SessionManager:
                 try:
                     wait = session.run_slice(budget)
                 except Exception as exc:  # a bug must not kill the trainer for every session
+                    log.exception("training session %s failed; it is paused", session.id)
                     session.playing = False
-                    session.broadcast({"type": "event", "event": "pause", "reason": f"internal error: {exc!r}"})
+                    session.broadcast(
+                        {"type": "event", "event": "pause", "reason": f"internal error: {exc!r}"}
+                    )
                     wait = math.inf
                 ran = True
                 if self.on_progress is not None:

@@ -10,18 +10,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = [
-    "PROTOCOL_VERSION",
-    "TENSORS",
-    "Subscription",
-    "ProtocolError",
-    "jsonable",
     "CLIENT_TYPES",
     "CONTROL_ACTIONS",
+    "PROTOCOL_VERSION",
+    "TENSORS",
+    "ProtocolError",
+    "Subscription",
+    "jsonable",
 ]
 
 PROTOCOL_VERSION = 1
 TENSORS = ("params", "grads", "updates", "activations", "deltas")
-CLIENT_TYPES = ("subscribe", "control", "auth", "ping")
+CLIENT_TYPES = ("subscribe", "control", "auth", "ping", "view")
 CONTROL_ACTIONS = ("play", "pause", "step", "reset", "set", "recover")
 MIN_FPS, MAX_FPS = 1.0, 60.0
 MIN_HEAT, MAX_HEAT = 4, 200
@@ -85,7 +85,9 @@ class Subscription:
                 if not ok or not (value == 0 or MIN_HEAT <= value <= MAX_HEAT):
                     raise ProtocolError(400, f"subscribe: heatmaps.{key} must be 0 or 4–200, got {value!r}")
             sub = replace(
-                sub, heat_output=heat.get("output", sub.heat_output), heat_nodes=heat.get("nodes", sub.heat_nodes)
+                sub,
+                heat_output=heat.get("output", sub.heat_output),
+                heat_nodes=heat.get("nodes", sub.heat_nodes),
             )
         if "lockstep" in message:
             if not isinstance(message["lockstep"], bool):

@@ -17,11 +17,13 @@ __all__ = [
     "CreatedSession",
     "DataConfig",
     "ErrorResponse",
+    "EvaluationResponse",
     "ExplainResponse",
     "GradcheckRequest",
     "GradcheckResponse",
     "HealthResponse",
     "HistoryResponse",
+    "InputGradientResponse",
     "LayerConfig",
     "ModelConfig",
     "OptimizerConfig",
@@ -38,6 +40,7 @@ __all__ = [
     "SessionConfig",
     "SessionInfo",
     "SessionList",
+    "SpatialExplainResponse",
     "StepRequest",
     "StepResponse",
     "TraceResponse",
@@ -415,3 +418,178 @@ class HealthResponse(BaseModel):
     status: Literal["ok", "degraded"] = Field(..., description="degraded: see persistence.problems")
     sessions: int
     persistence: PersistenceHealth
+
+
+# --- classroom: presenting, lessons, races (server/classroom.py, server/race.py) -----------------
+
+
+class PresentRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{}, {"code": "K7QX2M", "secret": "…"}]}
+    )
+    code: str | None = Field(
+        None, max_length=16, description="a code this presenter already has: its class moves to this session"
+    )
+    secret: str | None = Field(None, max_length=128, description="the secret that came with that code")
+
+
+class Presentation(BaseModel):
+    code: str = Field(..., description="6 characters; viewers open /?join=CODE")
+    secret: str = Field(..., description="moves the code to another session of the presenter's (keep it private)")
+    session: str
+    link: str = Field(..., description="the join link, relative to the server: /?join=CODE")
+    url: str = Field(..., description="the join link as an absolute URL (what the QR code holds)")
+    qr: str = Field(..., description="where the QR code is drawn as SVG: /api/join/CODE/qr.svg")
+    qr_svg: str = Field(..., description="the QR code itself, an SVG document")
+    viewers: int
+
+
+class JoinInfo(BaseModel):
+    code: str
+    session: str
+    link: str
+    view: dict[str, Any] | None = Field(None, description="the presenter's latest view state")
+    viewers: int
+
+
+class LessonStep(BaseModel):
+    text: str
+    do: dict[str, Any] | None = Field(
+        None, description="what the step does to the session: set, play, pause, step, reset, config, view, race"
+    )
+
+
+class LessonSummary(BaseModel):
+    name: str
+    title: str
+    summary: str
+    steps: int
+    architecture: str
+
+
+class LessonList(BaseModel):
+    lessons: list[LessonSummary]
+
+
+class Lesson(BaseModel):
+    name: str
+    title: str
+    summary: str
+    config: dict[str, Any]
+    params: list[dict[str, Any]] | None = Field(None, description="exact starting weights (PUT …/params)")
+    steps: list[LessonStep]
+
+
+class RaceVariant(Strict):
+    label: str | None = Field(None, max_length=40, description="a name for the curve; the optimizer's when left out")
+    training: TrainingChanges = Field(..., description="what differs from the race's config")
+
+
+class RaceRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "config": {"data": {"dataset": "spiral"}, "seed": 7},
+                    "variants": [
+                        {"label": "SGD", "training": {"optimizer": {"name": "sgd", "lr": 0.03}}},
+                        {"label": "momentum", "training": {"optimizer": {"name": "sgd", "lr": 0.03, "momentum": 0.9}}},
+                        {"label": "Adam", "training": {"optimizer": {"name": "adam", "lr": 0.01}}},
+                    ],
+                }
+            ]
+        },
+    )
+    config: SessionConfig
+    variants: list[RaceVariant] = Field(..., min_length=2, max_length=6)
+
+
+class RaceStepRequest(Strict):
+    steps: int = Field(1, ge=1, description="steps for every member")
+
+
+class RacePlay(Strict):
+    max_steps: int | None = Field(None, ge=1, description="pause when the members reach this step")
+    speed: float | None = Field(None, gt=0, description="steps per second of each member; null = as fast as possible")
+
+
+class RaceMember(BaseModel):
+    label: str
+    id: str = Field(..., description="the member's session: watch it at /?session=ID")
+    step: int
+    diverged: bool
+    training: dict[str, Any]
+    eval: dict[str, Any] | None
+    curve: dict[str, list[float | None]] = Field(..., description="steps and batch loss, evenly decimated")
+    evals: dict[str, list[float | None]] = Field(..., description="step, train_loss, test_loss")
+
+
+class RaceInfo(BaseModel):
+    id: str
+    step: int = Field(..., description="the step every live member is at")
+    playing: bool
+    stop_reason: str | None
+    members: list[RaceMember]
+    created: float
+
+
+class CreatedRace(BaseModel):
+    id: str
+    control_token: str
+    race: RaceInfo
+
+
+class RaceLandscapeMember(BaseModel):
+    label: str
+    id: str
+    path: list[list[float | None]] = Field(..., description="[α, β] of each recorded point, oldest first")
+    steps: list[int]
+    loss: float | None = Field(..., description="the member's train loss now")
+
+
+class RaceLandscape(BaseModel):
+    directions: Literal["principal", "random"]
+    explained: list[float] = Field(..., description="share of the paths' spread along each direction (principal)")
+    step: int
+    alphas: list[float]
+    betas: list[float]
+    grid: list[list[float | None]] = Field(..., description="grid[i][j]: train loss at α = alphas[j], β = betas[i]")
+    members: list[RaceLandscapeMember]
+
+
+class SpatialExplainResponse(BaseModel):
+    """A conv / recurrent explanation (docs/cnn-rnn.md lists the fields of ``data`` per kind)."""
+
+    step: int = Field(description="the traced step the numbers belong to")
+    generation: int
+    kind: Literal["conv_position", "conv_kernel", "conv_input", "rnn_step", "lstm_step"]
+    layer: int
+    data: dict[str, Any]
+
+
+class InputGradientResponse(BaseModel):
+    step: int
+    generation: int
+    samples: list[int] = Field(description="the batch rows given")
+    indices: list[int] = Field(description="their indices in the training set")
+    shape: list[int] = Field(description="one sample's input shape")
+    x: list[Any] = Field(description="the inputs, (len(samples), *shape)")
+    gradient: list[Any] = Field(description="∂L/∂x of the step's data loss, (len(samples), *shape)")
+
+
+class EvaluationResponse(BaseModel):
+    step: int
+    epoch: int
+    generation: int
+    split: Literal["train", "test"] = Field(description="the split evaluated (train when test is empty)")
+    count: int
+    task: str
+    kind: str
+    class_names: list[str] | None
+    accuracy: float | None
+    confusion: list[list[int]] | None = Field(description="counts[true][predicted]")
+    misclassified: list[dict[str, Any]]
+    sequences: list[dict[str, Any]]
+    scatter: dict[str, list[float | None]] | None

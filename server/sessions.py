@@ -64,6 +64,9 @@ class ManagedSession:
         self.last_stop_reason: str | None = None
         self.revision = 0  # rises with every change and event: clients order REST replies and events by it
         self.parent: tuple[str, int] | None = None  # (session id, step) this one was forked from
+        # classroom (server/classroom.py): the join code while presented, the presenter's view state
+        self.join_code: str | None = None
+        self.view: dict[str, Any] | None = None
         self.recorder = Recorder(budget_bytes=recording_budget_bytes)
         self.recorder.capture(engine, pin=True)
 

@@ -14,13 +14,21 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from engine.explain import explain_node, explain_parameter
 from engine.gradcheck import TOLERANCE, gradient_check
 from engine.recording import replay
 from engine.session import StepResult, TrainingSession
 from server.api import ERRORS, Manager, Session, _blocking
 from server.framebuilder import FrameBuilder
 from server.protocol import TENSORS, jsonable
-from server.schemas import CreatedSession, ForkRequest, GradcheckRequest, GradcheckResponse, StepStateResponse
+from server.schemas import (
+    CreatedSession,
+    ExplainResponse,
+    ForkRequest,
+    GradcheckRequest,
+    GradcheckResponse,
+    StepStateResponse,
+)
 from server.sessions import ManagedSession
 
 __all__ = ["router"]
@@ -28,7 +36,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api", responses=ERRORS)
 
 
-def _rebuild(session: ManagedSession, step: int, trace: bool = True) -> tuple[TrainingSession, StepResult | None]:
+def _rebuild(
+    session: ManagedSession, step: int, trace: bool = True
+) -> tuple[TrainingSession, StepResult | None]:
     """The run as it was after ``step``; 422 when the step is outside the recorded range."""
     with session.lock:
         current = session.engine.step_count
@@ -38,14 +48,16 @@ def _rebuild(session: ManagedSession, step: int, trace: bool = True) -> tuple[Tr
     return replay(state, gap, trace)
 
 
-@router.get("/sessions/{session_id}/at/{step}", response_model=StepStateResponse, summary="The run at a past step")
+@router.get(
+    "/sessions/{session_id}/at/{step}", response_model=StepStateResponse, summary="The run at a past step"
+)
 async def state_at(session: Session, step: int) -> dict[str, Any]:
     """Parameters, evaluation and (when replayable) the full trace of step ``step``, read-only."""
 
     def run() -> dict[str, Any]:
         engine, result = _rebuild(session, step)
         trace = None if result is None else result.trace
-        return jsonable(
+        body: dict[str, Any] = jsonable(
             {
                 "step": engine.step_count,
                 "epoch": engine.epoch,
@@ -57,6 +69,7 @@ async def state_at(session: Session, step: int) -> dict[str, Any]:
                 else {"indices": trace.indices, "X": trace.X, "Y": trace.Y, "layers": trace.layers},
             }
         )
+        return body
 
     result: dict[str, Any] = await _blocking(run)
     return result
@@ -94,6 +107,51 @@ async def frame_at(
     return Response(body, media_type="application/octet-stream")
 
 
+@router.get(
+    "/sessions/{session_id}/at/{step}/explain",
+    response_model=ExplainResponse,
+    summary="How a gradient was made at a past step",
+)
+async def explain_at(
+    session: Session,
+    step: int,
+    layer: Annotated[int, Query(ge=0)],
+    param: Annotated[str | None, Query(description="W, b, … ; leave out with node")] = None,
+    index: Annotated[str | None, Query(description="comma-separated, e.g. 0,3 for W[0][3]")] = None,
+    node: Annotated[int | None, Query(ge=0)] = None,
+) -> dict[str, Any]:
+    """``GET …/explain`` for the recorded step ``step``: the same chain-rule factors, from the
+    replayed trace of that step (the explain panel of a scrubbed page)."""
+
+    def run() -> dict[str, Any] | None:
+        engine, result = _rebuild(session, step)
+        trace = None if result is None else result.trace
+        if trace is None:
+            return None
+        net = engine.network
+        if node is not None:
+            return {
+                "kind": "node",
+                "param": None,
+                "index": [node],
+                "data": explain_node(net, trace, layer, node),
+            }
+        if param is None or index is None:
+            raise ValueError("give param and index (e.g. param=W&index=0,3), or node")
+        try:
+            idx = tuple(int(p) for p in index.split(","))
+        except ValueError:
+            raise ValueError(f"index must be comma-separated integers, got {index!r}") from None
+        data = explain_parameter(net, trace, layer, param, idx)
+        return {"kind": data["kind"], "param": param, "index": list(idx), "data": data}
+
+    found = await _blocking(run)
+    if found is None:
+        raise HTTPException(404, f"step {step} has no trace: the recording starts there; pick a later step")
+    answer: dict[str, Any] = jsonable({"step": step, "layer": layer, **found})
+    return answer
+
+
 @router.get("/sessions/{session_id}/compare", summary="Two recorded steps side by side")
 async def compare(
     session: Session, a: Annotated[int, Query(ge=0)], b: Annotated[int, Query(ge=0)]
@@ -115,7 +173,7 @@ async def compare(
                     "change": {name: (pb[name] - pa[name]) for name in pa},
                 }
             )
-        return jsonable(
+        body: dict[str, Any] = jsonable(
             {
                 "a": a,
                 "b": b,
@@ -125,12 +183,15 @@ async def compare(
                 "eval_b": second.evaluate(),
             }
         )
+        return body
 
     result: dict[str, Any] = await _blocking(run)
     return result
 
 
-@router.post("/sessions/{session_id}/fork", status_code=201, response_model=CreatedSession, summary="Fork a run")
+@router.post(
+    "/sessions/{session_id}/fork", status_code=201, response_model=CreatedSession, summary="Fork a run"
+)
 async def fork(session: Session, manager: Manager, body: ForkRequest | None = None) -> dict[str, Any]:
     """A new session from this one's current step (or any recorded ``step``), with optional
     training changes. Anyone who can watch a session can fork it; the fork is theirs."""
@@ -141,7 +202,12 @@ async def fork(session: Session, manager: Manager, body: ForkRequest | None = No
             with session.lock:
                 engine = TrainingSession.from_state(session.engine.state())
         else:
+            with session.lock:
+                history = session.engine.history.state()
             engine, _ = _rebuild(session, body.step, trace=False)
+            # The replay only saw the steps since its snapshot: the fork's curves are the
+            # parent's up to the fork step, as when forking the current step.
+            engine.history.load_state(_history_until(history, engine.step_count))
         if body.training is not None:
             engine.apply_training_changes(body.training.model_dump(exclude_unset=True))
         created = manager.add(engine)
@@ -149,7 +215,24 @@ async def fork(session: Session, manager: Manager, body: ForkRequest | None = No
         return created
 
     created = await _blocking(run)
-    return {"id": created.id, "control_token": created.token, "session": await run_in_threadpool(created.info)}
+    return {
+        "id": created.id,
+        "control_token": created.token,
+        "session": await run_in_threadpool(created.info),
+    }
+
+
+def _history_until(history: dict[str, Any], step: int) -> dict[str, Any]:
+    """A ``History.state()`` cut after ``step``."""
+    cut = {}
+    for name, curve in history.items():
+        keep = np.asarray(curve["steps"]) <= step
+        cut[name] = {
+            "stride": curve["stride"],
+            "steps": curve["steps"][keep],
+            "values": curve["values"][:, keep],
+        }
+    return cut
 
 
 @router.get("/sessions/{session_id}/forks", summary="Live losses of the forks of a session")
@@ -175,7 +258,8 @@ async def forks(session: Session, manager: Manager) -> dict[str, Any]:
                             },
                         }
                     )
-        return jsonable({"forks": found})
+        listed: dict[str, Any] = jsonable({"forks": found})
+        return listed
 
     result: dict[str, Any] = await run_in_threadpool(run)
     return result
@@ -200,17 +284,25 @@ async def gradcheck(session: Session, body: GradcheckRequest | None = None) -> d
             raise ValueError("no traced step to check: step the session once (or pick a later step)")
         net.theta[...] = trace.theta_before  # the weights the step's gradient was computed at
         indices = None
+        if body.layer is None and (body.param is not None or body.index is not None):
+            raise ValueError("param and index need a layer, e.g. {'layer': 0, 'param': 'W', 'index': [0, 1]}")
         if body.layer is not None:
             if body.layer >= len(net.layers):
-                raise ValueError(f"layer {body.layer} does not exist; the network has {len(net.layers)} layers")
-            slots = [s for s in net.slots if s.layer == body.layer and (body.param is None or s.name == body.param)]
+                raise ValueError(
+                    f"layer {body.layer} does not exist; the network has {len(net.layers)} layers"
+                )
+            slots = [
+                s for s in net.slots if s.layer == body.layer and (body.param is None or s.name == body.param)
+            ]
             if not slots:
                 raise ValueError(f"layer {body.layer} has no parameter {body.param!r}")
             if body.index is not None:
                 if body.param is None or len(slots) != 1:
                     raise ValueError("index needs param, e.g. {'layer': 0, 'param': 'W', 'index': [0, 1]}")
                 slot = slots[0]
-                if len(body.index) != len(slot.shape) or any(not 0 <= i < n for i, n in zip(body.index, slot.shape)):
+                if len(body.index) != len(slot.shape) or any(
+                    not 0 <= i < n for i, n in zip(body.index, slot.shape, strict=True)
+                ):
                     raise ValueError(f"index {body.index} is outside {slot.name}, shape {list(slot.shape)}")
                 indices = [slot.offset + int(np.ravel_multi_index(tuple(body.index), slot.shape))]
             else:
@@ -219,8 +311,12 @@ async def gradcheck(session: Session, body: GradcheckRequest | None = None) -> d
             rng = np.random.default_rng(0)
             indices = sorted(rng.choice(indices, body.max_entries, replace=False).tolist())
         check = gradient_check(net, trace.X, trace.Y, indices, body.epsilon, body.max_entries)
-        where = {i: (s.layer, s.name, np.unravel_index(i - s.offset, s.shape)) for s in net.slots
-                 for i in check.indices.tolist() if s.offset <= i < s.stop}
+        where = {
+            i: (s.layer, s.name, np.unravel_index(i - s.offset, s.shape))
+            for s in net.slots
+            for i in check.indices.tolist()
+            if s.offset <= i < s.stop
+        }
         entries = [
             {
                 "layer": where[int(i)][0],

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from server.api import token_matches
+from server.classroom import relay_view
 from server.hub import Viewer
 from server.manager import LimitError, NotFound, SessionManager
 from server.protocol import (
@@ -73,6 +74,8 @@ def _hello(session: ManagedSession, subscription: Subscription) -> str:
             "data": data,
             "params": {"layers": e.network.get_params()},
             "subscription": subscription.to_dict(),
+            "presenting": session.join_code,  # the class's join code while presented (server/classroom.py)
+            "view": session.view,  # the presenter's latest view, for viewers who join late
         }
     return json.dumps(jsonable(message), separators=(",", ":"))
 
@@ -231,6 +234,8 @@ async def _handle(
         viewer.subscription = sub
         session.hub.refresh()
         return {"type": "subscribed", "subscription": sub.to_dict()}
+    if kind == "view":
+        return relay_view(message, session, viewer.authorized)
     return await _control(message, session, viewer, manager, settings)
 
 

@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from engine.activations import Activation
 
-__all__ = ["Array", "Layer", "ParamSpec", "ActivatedLayer"]
+__all__ = ["ActivatedLayer", "Array", "Layer", "ParamSpec"]
 
 Array = NDArray[np.floating]
 Role = Literal["weight", "bias"]

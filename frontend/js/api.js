@@ -96,4 +96,34 @@ export class Api {
   importSession(text) {
     return this.request("POST", "/api/sessions/import", { body: text });
   }
+
+  // --- time travel (server/timetravel.py): reading the past needs no token ---
+  at(id, step) {
+    return this.request("GET", `/api/sessions/${id}/at/${step}`);
+  }
+  async frameAt(id, step, { output = 50, nodes = 20 } = {}) {
+    const res = await this.request("GET", `/api/sessions/${id}/at/${step}/frame?output=${output}&nodes=${nodes}`, { raw: true });
+    return res.arrayBuffer();
+  }
+  explainAt(id, step, target) {
+    const q = new URLSearchParams({ layer: String(target.layer) });
+    if (target.kind === "node") q.set("node", String(target.unit));
+    else {
+      q.set("param", target.param);
+      q.set("index", target.index.join(","));
+    }
+    return this.request("GET", `/api/sessions/${id}/at/${step}/explain?${q}`);
+  }
+  compare(id, a, b) {
+    return this.request("GET", `/api/sessions/${id}/compare?a=${a}&b=${b}`);
+  }
+  fork(id, body = {}) {
+    return this.request("POST", `/api/sessions/${id}/fork`, { body });
+  }
+  forks(id) {
+    return this.request("GET", `/api/sessions/${id}/forks`);
+  }
+  gradcheck(id, body = {}) {
+    return this.request("POST", `/api/sessions/${id}/gradcheck`, { body });
+  }
 }

@@ -18,6 +18,12 @@ import { createControls } from "./views/controls.js";
 import { createDataPanel } from "./views/data.js";
 import { createBanner } from "./views/banner.js";
 import { renderExplain } from "./views/explain.js";
+import { createClassroom } from "./views/present.js";
+import { createTimeTravel } from "./timetravel.js";
+import { createTimeline } from "./views/timeline.js";
+import { createComparePanel } from "./views/compare.js";
+import { createGradcheckPanel } from "./views/gradcheck.js";
+import { createForkPanel } from "./views/fork.js";
 
 const $ = (id) => document.getElementById(id);
 const api = new Api();
@@ -71,6 +77,7 @@ function switchTo(id, token, info, own) {
     {
       onHello(msg) {
         applyHello(state, msg);
+        classroom.onHello(msg);
         if (msg.session?.step > 0) api.history(id).then((h) => id === state.session.id && applyHistory(state, h)).catch(() => {});
       },
       onFrame(header, arrays) {
@@ -79,6 +86,7 @@ function switchTo(id, token, info, own) {
       onText(msg) {
         if (msg.type === "event") {
           applyEvent(state, msg);
+          classroom.onEvent(msg);
           if (msg.event === "config") writeUrl();
         } else if (msg.type === "error") toast(msg.message, "error");
       },
@@ -91,6 +99,7 @@ function switchTo(id, token, info, own) {
   );
   socket.connect();
   writeUrl();
+  classroom.onSwitch(id, token);
 }
 
 async function createSession(config) {
@@ -111,7 +120,9 @@ function writeUrl() {
   if (!state.config) return;
   const extra = { presenter: state.ui.presenter ? 1 : undefined };
   let query;
-  if (state.session.role === "viewer" || !ownSession || state.config.data?.x) {
+  if (classroom.urlQuery()) {
+    query = classroom.urlQuery();
+  } else if (state.session.role === "viewer" || !ownSession || state.config.data?.x) {
     query = encodeConfig({}, { session: state.session.id, ...extra }).query;
   } else {
     query = encodeConfig(model.compactConfig(state.config), extra).query;
@@ -386,9 +397,10 @@ async function refreshExplain() {
   explainAt = performance.now();
   const id = state.session.id;
   const target = ex.target;
-  const step = state.step;
+  const past = travel.viewedStep(); // a page showing a past step explains that step
+  const step = past ?? state.step;
   try {
-    const response = await api.explain(id, target);
+    const response = past === null ? await api.explain(id, target) : await travel.explainAt(past, target);
     if (state.ui.explain?.target === target && id === state.session.id) {
       state.ui.explain = { status: "ok", target, response, step };
     }
@@ -405,7 +417,7 @@ async function refreshExplain() {
 
 function maybeRefreshExplain(now) {
   const ex = state.ui.explain;
-  if (!ex || explainInFlight || ex.step === state.step) return;
+  if (!ex || explainInFlight || ex.step === (travel.viewedStep() ?? state.step)) return;
   if (state.playing && now - explainAt < 500) return;
   refreshExplain();
 }
@@ -479,6 +491,9 @@ async function predictHeat(now) {
 
 // --- views ------------------------------------------------------------------------------
 
+// Time travel: scrub, compare, fork, gradient checks (timetravel.js and its views below).
+const travel = createTimeTravel({ state, api, toast, openSession: (id) => attach(id).catch(fail) });
+
 const views = {
   controls: createControls(actions),
   data: createDataPanel(actions),
@@ -496,10 +511,42 @@ const views = {
     },
   ),
   plane: createOutputPlane({ canvas: $("output-plane"), caption: $("plane-caption") }, { addPoint: actions.addPoint, canAdd: () => controller() && state.ui.addClass !== null }),
-  loss: createLossChart({ canvas: $("loss-chart"), onChange: () => (state.dirty = true) }),
+  loss: createLossChart({ canvas: $("loss-chart"), onChange: () => (state.dirty = true), extras: travel.lossExtras }),
   layers: createLayerCharts({ canvas: $("layer-chart"), legend: $("layer-legend") }),
   banner: createBanner($("banner"), { recover: actions.recover, reset: actions.reset }),
+  timeline: createTimeline(
+    {
+      canvas: $("timeline-track"),
+      legend: $("timeline-legend"),
+      pill: $("past-pill"),
+      pillStep: $("past-step"),
+      pillNote: $("past-note"),
+      back: $("back-to-live"),
+      buttons: { compare: $("compare-open"), fork: $("fork-open"), gradcheck: $("gradcheck-open") },
+      marks: [document.querySelector(".plane-card")],
+    },
+    travel,
+    () => views.loss.geometry,
+  ),
+  compare: createComparePanel(document.body, travel),
+  gradcheck: createGradcheckPanel({ mount: document.body, explain: $("explain") }, travel),
+  fork: createForkPanel(document.body, travel),
 };
+
+const classroom = createClassroom({
+  state,
+  api,
+  toast,
+  fail,
+  actions,
+  socket: () => socket,
+  attach,
+  switchTo,
+  createSession,
+  currentConfig: current,
+  openExplain,
+  closeExplain,
+});
 
 $("add-layer").addEventListener("click", actions.addLayer);
 $("remove-layer").addEventListener("click", actions.removeLayer);
@@ -539,6 +586,7 @@ $("anim-stop").addEventListener("click", () => {
 window.addEventListener("resize", () => (state.dirty = true));
 
 // --- keyboard: space play/pause, → step (or next animation phase), r reset, Esc -------
+// While a past step is shown, ← / → move it by one step (→ at the live end steps as usual).
 
 document.addEventListener("keydown", (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
@@ -553,11 +601,15 @@ document.addEventListener("keydown", (ev) => {
     if (state.ui.anim?.manual) {
       nextPhase(state.ui.anim, performance.now());
       state.dirty = true;
-    } else actions.step();
+    } else if (travel.viewing()) travel.stepBy(1);
+    else actions.step();
+  } else if (ev.key === "ArrowLeft") {
+    ev.preventDefault();
+    if (!state.playing || travel.viewing()) travel.stepBy(-1);
   } else if (ev.key === "r" || ev.key === "R") {
     actions.reset();
   } else if (ev.key === "Escape") {
-    closeExplain();
+    if (!travel.escape()) closeExplain();
   }
 });
 
@@ -566,7 +618,7 @@ document.addEventListener("keydown", (ev) => {
 // Drawing counters for benchmarks/page.py: `times` holds the last 2048 draw durations (ms).
 const stats = { frames: 0, fps: 0, drawMs: 0, drawMsAvg: 0, drawMsMax: 0, windowStart: 0, windowFrames: 0, messages: 0, times: new Float32Array(2048) };
 window.__bpl_stats = stats;
-window.__bpl = { state, views, api, actions, openExplain };
+window.__bpl = { state, views, api, actions, openExplain, travel, classroom };
 
 function drawCaption(now) {
   const cap = $("anim-caption");
@@ -587,18 +639,25 @@ function loop(now) {
     if (state.ui.anim.done) state.ui.anim = null;
     state.dirty = true;
   }
+  travel.sync(now);
   maybeRefreshExplain(now);
   predictHeat(now);
+  classroom.update(now);
   if (!state.dirty) return;
   state.dirty = false;
   const t0 = performance.now();
   views.controls.update(state);
   views.data.update(state);
   views.banner.update(state);
-  views.network.update(state, options, now);
-  views.plane.update(state);
+  const shown = travel.view(state); // a past step while one is shown (read-only), else the live state
+  views.network.update(shown, options, now);
+  views.plane.update(shown);
   views.loss.update(state);
   views.layers.update(state);
+  views.timeline.update(state);
+  views.compare.update(state);
+  views.gradcheck.update(state);
+  views.fork.update(state);
   drawCaption(now);
   drawExplain();
   const dt = performance.now() - t0;
@@ -636,7 +695,7 @@ async function boot() {
   views.data.setOptions(options);
   try {
     if (page.session) await attach(String(page.session));
-    else await createSession(model.withDefaults(config));
+    else if (!(await classroom.boot(location.search))) await createSession(model.withDefaults(config));
   } catch (err) {
     fail(err);
     if (page.session || config) {

@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_document_agrees_with_a_fresh_run_of_the_engine() -> None:
     result = subprocess.run(
-        [sys.executable, "scripts/make_backprop_by_hand.py", "--check"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "scripts/make_backprop_by_hand.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
 

@@ -41,7 +41,9 @@ def targets(loss: str, rng: np.random.Generator, rows: int, k: int) -> np.ndarra
     return rng.normal(size=(rows, k))
 
 
-def build(hidden: str, loss: str, output: str, widths: list[int], k: int, reg: str, rng: np.random.Generator) -> Network:
+def build(
+    hidden: str, loss: str, output: str, widths: list[int], k: int, reg: str, rng: np.random.Generator
+) -> Network:
     layers = [{"type": "dense", "units": w, "activation": hidden} for w in widths]
     layers.append({"type": "dense", "units": k, "activation": output})
     net = Network([3], layers, loss)
@@ -63,7 +65,9 @@ def nudge_off_kinks(net: Network, X: np.ndarray) -> None:
 @pytest.mark.parametrize("hidden", HIDDEN)
 @pytest.mark.parametrize("loss,output", OUTPUTS)
 @pytest.mark.parametrize("reg", REGULARIZERS)
-def test_every_activation_loss_and_regularizer_matches_finite_differences(hidden: str, loss: str, output: str, reg: str) -> None:
+def test_every_activation_loss_and_regularizer_matches_finite_differences(
+    hidden: str, loss: str, output: str, reg: str
+) -> None:
     rng = np.random.default_rng(hash((hidden, loss, output, reg)) % 2**32)
     k = 3 if output == "softmax" else 2
     net = build(hidden, loss, output, [4, 3], k, reg, rng)
@@ -127,8 +131,14 @@ def test_invalid_activation_and_loss_pairs_are_refused_with_a_clear_message() ->
     with pytest.raises(ValueError, match="needs a 'softmax' output"):
         Network([2], [{"type": "dense", "units": 3, "activation": "sigmoid"}], "cross_entropy")
     with pytest.raises(ValueError, match="only on the output layer"):
-        Network([2], [{"type": "dense", "units": 3, "activation": "softmax"},
-                      {"type": "dense", "units": 1, "activation": "sigmoid"}], "bce")
+        Network(
+            [2],
+            [
+                {"type": "dense", "units": 3, "activation": "softmax"},
+                {"type": "dense", "units": 1, "activation": "sigmoid"},
+            ],
+            "bce",
+        )
     with pytest.raises(ValueError, match="unknown activation"):
         Network([2], [{"type": "dense", "units": 1, "activation": "swishy"}], "mse")
     with pytest.raises(ValueError, match="units must be an integer"):
@@ -136,8 +146,14 @@ def test_invalid_activation_and_loss_pairs_are_refused_with_a_clear_message() ->
 
 
 def test_parameters_are_laid_out_as_the_contract_says() -> None:
-    net = Network([2], [{"type": "dense", "units": 3, "activation": "tanh"},
-                        {"type": "dense", "units": 1, "activation": "linear"}], "mse")
+    net = Network(
+        [2],
+        [
+            {"type": "dense", "units": 3, "activation": "tanh"},
+            {"type": "dense", "units": 1, "activation": "linear"},
+        ],
+        "mse",
+    )
     rng = np.random.default_rng(0)
     net.initialize(rng)
     params = net.get_params()

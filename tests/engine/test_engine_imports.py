@@ -25,7 +25,12 @@ def test_engine_imports_only_numpy_the_standard_library_and_itself() -> None:
     assert len(files) > 10
     offenders = {}
     for path in files:
-        extra = imported_roots(path) - ALLOWED_THIRD_PARTY - set(sys.stdlib_module_names) - {"engine", "__future__"}
+        extra = (
+            imported_roots(path)
+            - ALLOWED_THIRD_PARTY
+            - set(sys.stdlib_module_names)
+            - {"engine", "__future__"}
+        )
         if extra:
             offenders[str(path.relative_to(ENGINE))] = sorted(extra)
     assert offenders == {}

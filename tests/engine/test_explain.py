@@ -11,15 +11,27 @@ from engine.session import TrainingSession
 
 @pytest.fixture(params=["sgd-momentum", "adam"])
 def traced(request: pytest.FixtureRequest) -> TrainingSession:
-    optimizer = {"name": "sgd", "lr": 0.1, "momentum": 0.9} if request.param == "sgd-momentum" else {
-        "name": "adam", "lr": 0.01}
+    optimizer = (
+        {"name": "sgd", "lr": 0.1, "momentum": 0.9}
+        if request.param == "sgd-momentum"
+        else {"name": "adam", "lr": 0.01}
+    )
     s = TrainingSession(
         {
-            "model": {"layers": [{"type": "dense", "units": 3, "activation": "tanh"},
-                                 {"type": "dense", "units": 2, "activation": "tanh"},
-                                 {"type": "dense", "units": 1, "activation": "sigmoid"}], "loss": "bce"},
+            "model": {
+                "layers": [
+                    {"type": "dense", "units": 3, "activation": "tanh"},
+                    {"type": "dense", "units": 2, "activation": "tanh"},
+                    {"type": "dense", "units": 1, "activation": "sigmoid"},
+                ],
+                "loss": "bce",
+            },
             "data": {"dataset": "xor", "samples": 100, "noise": 0.1},
-            "training": {"optimizer": optimizer, "batch_size": 5, "regularization": {"kind": "l2", "rate": 0.01}},
+            "training": {
+                "optimizer": optimizer,
+                "batch_size": 5,
+                "regularization": {"kind": "l2", "rate": 0.01},
+            },
             "seed": 3,
         }
     )
@@ -28,7 +40,9 @@ def traced(request: pytest.FixtureRequest) -> TrainingSession:
     return s
 
 
-def test_weight_gradient_is_the_sum_of_a_i_times_delta_j_plus_the_regularizer(traced: TrainingSession) -> None:
+def test_weight_gradient_is_the_sum_of_a_i_times_delta_j_plus_the_regularizer(
+    traced: TrainingSession,
+) -> None:
     trace = traced.last_trace
     assert trace is not None
     for layer, (i, j) in ((0, (1, 2)), (1, (2, 0)), (2, (1, 0))):

@@ -33,12 +33,22 @@ def test_xor_with_a_2_4_1_tanh_network_reaches_full_train_accuracy() -> None:
         ("spiral", dense((16, "tanh"), (16, "tanh"), (16, "tanh"), (1, "sigmoid")), 12000),
     ],
 )
-def test_circle_and_spiral_reach_95_percent_test_accuracy(dataset: str, layers: list[dict[str, Any]], steps: int) -> None:
-    features = ["x1", "x2"] if dataset == "circle" else ["x1", "x2", "x1²", "x2²", "x1·x2", "sin(x1)", "sin(x2)"]
+def test_circle_and_spiral_reach_95_percent_test_accuracy(
+    dataset: str, layers: list[dict[str, Any]], steps: int
+) -> None:
+    features = (
+        ["x1", "x2"] if dataset == "circle" else ["x1", "x2", "x1²", "x2²", "x1·x2", "sin(x1)", "sin(x2)"]
+    )
     s = TrainingSession(
         {
             "model": {"layers": layers, "loss": "bce"},
-            "data": {"dataset": dataset, "samples": 500, "noise": 0.0, "train_fraction": 0.5, "features": features},
+            "data": {
+                "dataset": dataset,
+                "samples": 500,
+                "noise": 0.0,
+                "train_fraction": 0.5,
+                "features": features,
+            },
             "training": {"optimizer": {"name": "adam", "lr": 0.01}, "batch_size": 10},
             "seed": 0,
         }

@@ -14,8 +14,13 @@ from engine.recording import Recorder
 from engine.session import TrainingSession
 
 CONFIG: dict[str, Any] = {
-    "model": {"layers": [{"type": "dense", "units": 6, "activation": "tanh"},
-                         {"type": "dense", "units": 1, "activation": "sigmoid"}], "loss": "bce"},
+    "model": {
+        "layers": [
+            {"type": "dense", "units": 6, "activation": "tanh"},
+            {"type": "dense", "units": 1, "activation": "sigmoid"},
+        ],
+        "loss": "bce",
+    },
     "data": {"dataset": "moons", "samples": 120, "noise": 0.1},
     "training": {"optimizer": {"name": "adam", "lr": 0.02}, "batch_size": 8},
     "seed": 5,
@@ -106,8 +111,14 @@ def test_gradient_check_flags_a_deliberately_wrong_gradient() -> None:
 
     LAYER_BUILDERS["wrong_dense"] = build
     try:
-        net = Network([2], [{"type": "wrong_dense", "units": 4, "activation": "tanh"},
-                            {"type": "dense", "units": 1, "activation": "sigmoid"}], "bce")
+        net = Network(
+            [2],
+            [
+                {"type": "wrong_dense", "units": 4, "activation": "tanh"},
+                {"type": "dense", "units": 1, "activation": "sigmoid"},
+            ],
+            "bce",
+        )
         net.initialize(np.random.default_rng(0))
         X = np.random.default_rng(1).normal(size=(6, 2))
         Y = (X[:, :1] > 0).astype(float)

@@ -21,7 +21,13 @@ def playground(**training: Any) -> dict[str, Any]:
             ],
             "loss": "bce",
         },
-        "data": {"dataset": "circle", "samples": 200, "noise": 0.1, "train_fraction": 0.5, "features": ["x1", "x2"]},
+        "data": {
+            "dataset": "circle",
+            "samples": 200,
+            "noise": 0.1,
+            "train_fraction": 0.5,
+            "features": ["x1", "x2"],
+        },
         "training": {"optimizer": {"name": "sgd", "lr": 0.03}, "batch_size": 10},
         "seed": 7,
     }
@@ -46,13 +52,22 @@ def test_same_seed_gives_byte_identical_weights_after_1000_steps() -> None:
     "training",
     [
         {"optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True}},
-        {"optimizer": {"name": "adam", "lr": 0.01, "amsgrad": True}, "schedule": {"name": "cosine", "t_max": 50}},
-        {"optimizer": {"name": "rmsprop", "lr": 0.01, "centered": True, "momentum": 0.5},
-         "regularization": {"kind": "l2", "rate": 0.001}, "clip_norm": 1.0, "ema_decay": 0.9},
+        {
+            "optimizer": {"name": "adam", "lr": 0.01, "amsgrad": True},
+            "schedule": {"name": "cosine", "t_max": 50},
+        },
+        {
+            "optimizer": {"name": "rmsprop", "lr": 0.01, "centered": True, "momentum": 0.5},
+            "regularization": {"kind": "l2", "rate": 0.001},
+            "clip_norm": 1.0,
+            "ema_decay": 0.9,
+        },
         {"optimizer": {"name": "adagrad", "lr": 0.1}, "batch_size": 7},
     ],
 )
-def test_state_then_from_state_continues_bitwise_equal_to_an_uninterrupted_run(training: dict[str, Any]) -> None:
+def test_state_then_from_state_continues_bitwise_equal_to_an_uninterrupted_run(
+    training: dict[str, Any],
+) -> None:
     straight = TrainingSession(playground(**training))
     straight.step(137)
     resumed_from = TrainingSession(playground(**training))
@@ -83,7 +98,9 @@ def test_live_changes_keep_the_weights_and_apply_at_once() -> None:
     s.step(20)
     before = s.network.theta.copy()
     buf = s.optimizer.buffers()["momentum_buffer"].copy()
-    s.apply_training_changes({"optimizer": {"lr": 0.5}, "batch_size": 3, "regularization": {"kind": "l1", "rate": 0.01}})
+    s.apply_training_changes(
+        {"optimizer": {"lr": 0.5}, "batch_size": 3, "regularization": {"kind": "l1", "rate": 0.01}}
+    )
     np.testing.assert_array_equal(s.network.theta, before)
     np.testing.assert_array_equal(s.optimizer.buffers()["momentum_buffer"], buf)
     result = s.step(1, "summary")
@@ -106,7 +123,9 @@ def test_a_full_trace_holds_copies_that_later_steps_never_change() -> None:
 
 
 def test_full_trace_fields_are_consistent_with_the_update_rule() -> None:
-    s = TrainingSession(playground(optimizer={"name": "sgd", "lr": 0.1}, regularization={"kind": "l2", "rate": 0.01}))
+    s = TrainingSession(
+        playground(optimizer={"name": "sgd", "lr": 0.1}, regularization={"kind": "l2", "rate": 0.01})
+    )
     before = [p["W"].copy() for p in s.network.get_params()]
     trace = s.step(1, "full").trace
     assert trace is not None
@@ -121,7 +140,9 @@ def test_full_trace_fields_are_consistent_with_the_update_rule() -> None:
 
 
 @pytest.mark.parametrize("lr", [10.0, 1e6])
-def test_a_huge_learning_rate_is_reported_as_divergence_and_recovery_restores_the_best_weights(lr: float) -> None:
+def test_a_huge_learning_rate_is_reported_as_divergence_and_recovery_restores_the_best_weights(
+    lr: float,
+) -> None:
     s = TrainingSession(playground(optimizer={"name": "sgd", "lr": lr}))
     result = s.step(2000)
     assert result.divergence is not None
@@ -143,8 +164,13 @@ def test_a_healthy_run_never_reports_divergence() -> None:
 
 def test_relu_mse_regression_at_lr_ten_diverges_and_reports_where() -> None:
     config = {
-        "model": {"layers": [{"type": "dense", "units": 8, "activation": "relu"},
-                             {"type": "dense", "units": 1, "activation": "linear"}], "loss": "mse"},
+        "model": {
+            "layers": [
+                {"type": "dense", "units": 8, "activation": "relu"},
+                {"type": "dense", "units": 1, "activation": "linear"},
+            ],
+            "loss": "mse",
+        },
         "data": {"dataset": "reg-plane", "samples": 200, "noise": 0.0},
         "training": {"optimizer": {"name": "sgd", "lr": 10.0}, "batch_size": 10},
     }
@@ -197,8 +223,12 @@ def test_caller_mistakes_raise_value_errors_naming_the_value() -> None:
     with pytest.raises(ValueError, match="lr"):
         TrainingSession(playground(optimizer={"name": "sgd", "lr": -1}))
     with pytest.raises(ValueError, match="unknown"):
-        TrainingSession({"model": {"layers": [{"type": "dense", "units": 1, "activation": "sigmoid"}],
-                                   "loss": "bce"}, "oops": 1})
+        TrainingSession(
+            {
+                "model": {"layers": [{"type": "dense", "units": 1, "activation": "sigmoid"}], "loss": "bce"},
+                "oops": 1,
+            }
+        )
     s = TrainingSession(playground())
     with pytest.raises(ValueError, match="steps"):
         s.step(-1)

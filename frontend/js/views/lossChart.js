@@ -40,6 +40,12 @@ export function createLossChart(el) {
     const x1 = Math.max(10, state.step, loss.length ? steps[loss.length - 1] : 0);
     const log = state.ui.logScale;
     const ys = [extent(batch, log), extent(tr, log), extent(te, log)].filter(Boolean);
+    // Extra curves (a fork's parent, a run's forks) and step markers (time travel): el.extras(state).
+    const extras = el.extras?.(state) || null;
+    for (const c of extras?.curves || []) {
+      const e = extent(c.values, log);
+      if (e) ys.push(e);
+    }
     if (!ys.length) {
       ctx.fillStyle = "#7b8497";
       ctx.font = `${font + 1}px system-ui, sans-serif`;
@@ -70,6 +76,13 @@ export function createLossChart(el) {
     polylineDecimated(ctx, es, te, sx, sy, evals.length, box.w);
     ctx.strokeStyle = LOSS_COLOURS.train;
     polylineDecimated(ctx, es, tr, sx, sy, evals.length, box.w);
+    for (const c of extras?.curves || []) {
+      ctx.strokeStyle = c.colour;
+      ctx.lineWidth = (c.width || 1.5) * p;
+      ctx.setLineDash(c.dash || []);
+      polylineDecimated(ctx, c.steps, c.values, sx, sy, c.steps.length, box.w);
+    }
+    ctx.setLineDash([]);
     ctx.restore();
 
     // learning-rate strip
@@ -92,6 +105,30 @@ export function createLossChart(el) {
       ctx.fillText(formatSig(lr[lr.length - 1], 3), lrBox.x + 4, lrBox.y + lrBox.h / 2);
     }
     geom = { box, sx };
+    for (const m of extras?.markers || []) {
+      const x = Math.round(sx(m.step)) + 0.5;
+      if (x < box.x - 1 || x > box.x + box.w + 1) continue;
+      ctx.strokeStyle = m.colour;
+      ctx.lineWidth = m.strong ? 2 * p : 1;
+      ctx.setLineDash(m.strong ? [] : [2, 3]);
+      ctx.beginPath();
+      ctx.moveTo(x, box.y);
+      ctx.lineTo(x, lrBox.y + lrBox.h);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      if (m.label) {
+        const tw = ctx.measureText(m.label).width;
+        const right = x > box.x + box.w - tw - 10;
+        const lx = right ? x - tw - 5 : x + 3;
+        const ly = box.y + box.h - font - 4;
+        ctx.fillStyle = "rgba(255,255,255,0.85)";
+        ctx.fillRect(lx - 1, ly - 1, tw + 3, font + 3);
+        ctx.fillStyle = m.colour;
+        ctx.textBaseline = "top";
+        ctx.textAlign = "left";
+        ctx.fillText(m.label, lx, ly);
+      }
+    }
 
     // legend
     ctx.textAlign = "right";
