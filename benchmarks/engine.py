@@ -442,6 +442,7 @@ def _unset_openblas_and_reexec() -> None:
     """Run this script again without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (never returns if any is set)."""
     present = [v for v in OPENBLAS_VARS if v in os.environ]
     if not present:
+        print("--unset-openblas-env: neither variable is set, nothing to unset")
         return
     env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
     env[_REEXEC_MARK] = ",".join(f"{v}={os.environ[v]}" for v in present)

@@ -15,6 +15,10 @@ Scenarios:
   training speed is compared with the same network trained untraced in-process.
 - ``many-viewers``: one session, 200 viewers at 30 fps.
 - ``many-sessions``: 20 sessions with one viewer each at 30 fps.
+- ``classroom``: one presented session, 200 viewers subscribed like the page (60 fps, heatmaps);
+  the presenter's page sends a ``view`` change or a ``step`` every 100 ms over its websocket, and
+  each viewer records when it sees that view event or that step's frame. Delay = arrival − the
+  presenter's send time.
 """
 
 from __future__ import annotations
@@ -194,12 +198,131 @@ def scenario(
     }
 
 
+async def _class_viewer(url: str, subscribe: dict[str, Any], out: list[tuple[str, int, float]]) -> None:
+    """A class member: records (kind, key, arrival) for each view event and each frame's step."""
+    import websockets
+
+    async with websockets.connect(url, max_size=None, compression=None, open_timeout=60) as ws:
+        await ws.send(json.dumps({"type": "subscribe", **subscribe}))
+        while True:
+            message = await asyncio.wait_for(ws.recv(), timeout=120)
+            now = time.time()
+            if isinstance(message, bytes):
+                head = header_of(message)
+                if head.get("type") == "frame":
+                    out.append(("step", int(head["step"]), now))
+                continue
+            event = json.loads(message)
+            if event.get("type") == "event" and event.get("event") == "view":
+                view = event["view"]
+                if view.get("end"):
+                    return
+                out.append(("view", int(view["seq"]), now))
+
+
+def _class_viewer_process(urls: list[str], subscribe: dict[str, Any], queue: Any) -> None:
+    async def main() -> list[list[tuple[str, int, float]]]:
+        results: list[list[tuple[str, int, float]]] = [[] for _ in urls]
+        await asyncio.gather(*(_class_viewer(u, subscribe, r) for u, r in zip(urls, results)))
+        return results
+
+    queue.put(asyncio.run(main()))
+
+
+def classroom(base: str, viewers: int, seconds: float, subscribe: dict[str, Any]) -> dict[str, Any]:
+    """Presenter actions (view changes and steps, alternating every 100 ms) to ``viewers`` followers."""
+    import websockets
+
+    client = httpx.Client(base_url=base, timeout=60)
+    made = client.post("/api/sessions", json=CONFIG).json()
+    sid, token = made["id"], made["control_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    client.post(f"/api/sessions/{sid}/present", headers=auth)
+    url = base.replace("http", "ws", 1) + f"/ws/sessions/{sid}"
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    processes = 4
+    chunks = [[url] * len(range(k, viewers, processes)) for k in range(processes)]
+    procs = [ctx.Process(target=_class_viewer_process, args=(c, subscribe, queue)) for c in chunks if c]
+    for proc in procs:
+        proc.start()
+    sent: dict[tuple[str, int], float] = {}
+
+    async def present() -> None:
+        async with websockets.connect(url, max_size=None, compression=None) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": token}))
+            await ws.send(json.dumps({"type": "subscribe", "fps": 1, "heatmaps": {"output": 0, "nodes": 0}}))
+
+            async def drain() -> None:
+                async for _ in ws:
+                    pass
+
+            reader = asyncio.create_task(drain())
+            deadline = time.monotonic() + 120
+            while client.get(f"/api/sessions/{sid}").json()["viewers"] < viewers + 1:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the viewers did not all connect within 120 s")
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.0)  # let the greetings and first frames settle
+            seq = step = 0
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                if seq <= step:
+                    seq += 1
+                    sent[("view", seq)] = time.time()
+                    view = {"seq": seq, "edge": ["weight", "grad", "update"][seq % 3], "explain": None}
+                    await ws.send(json.dumps({"type": "view", "view": view}))
+                else:
+                    step += 1
+                    sent[("step", step)] = time.time()
+                    await ws.send(json.dumps({"type": "control", "action": "step", "steps": 1}))
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)
+            await ws.send(json.dumps({"type": "view", "view": {"end": True}}))
+            await asyncio.sleep(0.5)
+            reader.cancel()
+
+    asyncio.run(present())
+    results: list[list[tuple[str, int, float]]] = []
+    for _ in procs:
+        results.extend(queue.get(timeout=180))
+    for proc in procs:
+        proc.join(timeout=10)
+    client.delete(f"/api/sessions/{sid}", headers=auth)
+    delays: dict[str, list[float]] = {"view": [], "step": []}
+    missed = {"view": 0, "step": 0}
+    for seen in results:
+        first: dict[tuple[str, int], float] = {}
+        for kind, key, at in seen:
+            first.setdefault((kind, key), at)
+        for (kind, key), t0 in sent.items():
+            if (kind, key) in first:
+                delays[kind].append(first[(kind, key)] - t0)
+            else:
+                missed[kind] += 1
+    both = delays["view"] + delays["step"]
+    return {
+        "viewers": len(results),
+        "actions": len(sent),
+        "view_p50_ms": 1000 * percentile(delays["view"], 0.5),
+        "view_p95_ms": 1000 * percentile(delays["view"], 0.95),
+        "step_p50_ms": 1000 * percentile(delays["step"], 0.5),
+        "step_p95_ms": 1000 * percentile(delays["step"], 0.95),
+        "all_p95_ms": 1000 * percentile(both, 0.95),
+        "all_max_ms": 1000 * max(both) if both else float("nan"),
+        "missed_views": missed["view"],
+        "missed_steps": missed["step"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--scenario", choices=["all", "one", "many-viewers", "many-sessions"], default="all")
+    parser.add_argument(
+        "--scenario", choices=["all", "one", "many-viewers", "many-sessions", "classroom"], default="all"
+    )
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--json", type=Path, default=None)
@@ -230,6 +353,11 @@ def main() -> int:
             rows[f"{args.sessions} sessions × 1 viewer, 30 fps"] = scenario(
                 base, args.sessions, 1, light, args.seconds
             )
+        if args.scenario in ("all", "classroom"):
+            page = {"fps": 60, "heatmaps": {"output": 64, "nodes": 24}}  # what the page subscribes
+            rows[f"classroom: presenter → {args.viewers} viewers"] = classroom(
+                base, args.viewers, args.seconds, page
+            )
     finally:
         server.terminate()
         try:
@@ -242,6 +370,15 @@ def main() -> int:
         f"{'age p50':>9} {'age p99':>9} {'steps/s':>10}"
     )
     for name, r in rows.items():
+        if "all_p95_ms" in r:
+            print(
+                f"{name:48} view p50 {r['view_p50_ms']:.1f} ms, p95 {r['view_p95_ms']:.1f} ms; "
+                f"step p50 {r['step_p50_ms']:.1f} ms, p95 {r['step_p95_ms']:.1f} ms; "
+                f"all p95 {r['all_p95_ms']:.1f} ms, "
+                f"max {r['all_max_ms']:.1f} ms; {r['actions']} actions × {r['viewers']} viewers, "
+                f"missed {r['missed_views']} views / {r['missed_steps']} step frames"
+            )
+            continue
         print(
             f"{name:48} {r['fps_median']:8.1f} {r['fps_min']:8.1f} {r['bytes_per_frame']:12.0f} "
             f"{r['age_p50_ms']:7.1f}ms {r['age_p99_ms']:7.1f}ms {r['steps_per_s_per_session']:10.0f}"

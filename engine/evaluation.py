@@ -32,7 +32,9 @@ def class_indices(task: str, values: Arr) -> NDArray[np.int64]:
     raise ValueError(f"task {task!r} has no classes: only binary and multiclass do")
 
 
-def confusion_matrix(true: NDArray[np.int64], predicted: NDArray[np.int64], n_classes: int) -> NDArray[np.int64]:
+def confusion_matrix(
+    true: NDArray[np.int64], predicted: NDArray[np.int64], n_classes: int
+) -> NDArray[np.int64]:
     """``counts[i, j]``: how many samples (steps) of true class ``i`` were predicted as ``j``."""
     if true.shape != predicted.shape:
         raise ValueError(f"true and predicted must have one shape, got {true.shape} and {predicted.shape}")
@@ -47,7 +49,9 @@ def _rows(data: DataSet, split: Split) -> tuple[Split, Arr, Arr]:
     return "train", data.x_train, data.y_train
 
 
-def evaluate_split(net: Network, data: DataSet, split: Split = "test", max_examples: int = 24) -> dict[str, Any]:
+def evaluate_split(
+    net: Network, data: DataSet, split: Split = "test", max_examples: int = 24
+) -> dict[str, Any]:
     """The network on a whole split: what a confusion matrix, a gallery of mistakes and a
     predicted-vs-target plot need.
 
@@ -96,9 +100,7 @@ def evaluate_split(net: Network, data: DataSet, split: Split = "test", max_examp
     return result
 
 
-def _mistakes(
-    data: DataSet, x: Arr, outputs: Arr, true: Arr, pred: Arr, most: int
-) -> list[dict[str, Any]]:
+def _mistakes(data: DataSet, x: Arr, outputs: Arr, true: Arr, pred: Arr, most: int) -> list[dict[str, Any]]:
     if data.task == "binary":
         p1 = outputs[:, 0]
         probabilities = np.stack([1 - p1, p1], axis=1)

@@ -14,6 +14,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 __all__ = [
+    "CreatedRace",
     "CreatedSession",
     "DataConfig",
     "ErrorResponse",
@@ -24,7 +25,12 @@ __all__ = [
     "HealthResponse",
     "HistoryResponse",
     "InputGradientResponse",
+    "JoinInfo",
     "LayerConfig",
+    "Lesson",
+    "LessonList",
+    "LessonStep",
+    "LessonSummary",
     "ModelConfig",
     "OptimizerConfig",
     "OptionsResponse",
@@ -34,6 +40,16 @@ __all__ = [
     "PlayOptions",
     "PredictRequest",
     "PredictResponse",
+    "PresentRequest",
+    "Presentation",
+    "RaceInfo",
+    "RaceLandscape",
+    "RaceLandscapeMember",
+    "RaceMember",
+    "RacePlay",
+    "RaceRequest",
+    "RaceStepRequest",
+    "RaceVariant",
     "RecoverRequest",
     "RegularizationConfig",
     "ScheduleConfig",
@@ -368,7 +384,9 @@ class ForkRequest(Strict):
     model_config = ConfigDict(
         extra="forbid",
         allow_inf_nan=False,
-        json_schema_extra={"examples": [{}, {"step": 300, "training": {"optimizer": {"name": "adam", "lr": 0.01}}}]},
+        json_schema_extra={
+            "examples": [{}, {"step": 300, "training": {"optimizer": {"name": "adam", "lr": 0.01}}}]
+        },
     )
     step: int | None = Field(None, ge=0, description="a recorded step; the current step when left out")
     training: TrainingChanges | None = None
@@ -425,7 +443,9 @@ class HealthResponse(BaseModel):
 
 class PresentRequest(Strict):
     model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{}, {"code": "K7QX2M", "secret": "…"}]}
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [{}, {"code": "K7QX2M", "secret": "…"}]},
     )
     code: str | None = Field(
         None, max_length=16, description="a code this presenter already has: its class moves to this session"
@@ -435,7 +455,9 @@ class PresentRequest(Strict):
 
 class Presentation(BaseModel):
     code: str = Field(..., description="6 characters; viewers open /?join=CODE")
-    secret: str = Field(..., description="moves the code to another session of the presenter's (keep it private)")
+    secret: str = Field(
+        ..., description="moves the code to another session of the presenter's (keep it private)"
+    )
     session: str
     link: str = Field(..., description="the join link, relative to the server: /?join=CODE")
     url: str = Field(..., description="the join link as an absolute URL (what the QR code holds)")
@@ -455,7 +477,8 @@ class JoinInfo(BaseModel):
 class LessonStep(BaseModel):
     text: str
     do: dict[str, Any] | None = Field(
-        None, description="what the step does to the session: set, play, pause, step, reset, config, view, race"
+        None,
+        description="what the step does to the session: set, play, pause, step, reset, config, view, race",
     )
 
 
@@ -481,7 +504,9 @@ class Lesson(BaseModel):
 
 
 class RaceVariant(Strict):
-    label: str | None = Field(None, max_length=40, description="a name for the curve; the optimizer's when left out")
+    label: str | None = Field(
+        None, max_length=40, description="a name for the curve; the optimizer's when left out"
+    )
     training: TrainingChanges = Field(..., description="what differs from the race's config")
 
 
@@ -495,7 +520,10 @@ class RaceRequest(Strict):
                     "config": {"data": {"dataset": "spiral"}, "seed": 7},
                     "variants": [
                         {"label": "SGD", "training": {"optimizer": {"name": "sgd", "lr": 0.03}}},
-                        {"label": "momentum", "training": {"optimizer": {"name": "sgd", "lr": 0.03, "momentum": 0.9}}},
+                        {
+                            "label": "momentum",
+                            "training": {"optimizer": {"name": "sgd", "lr": 0.03, "momentum": 0.9}},
+                        },
                         {"label": "Adam", "training": {"optimizer": {"name": "adam", "lr": 0.01}}},
                     ],
                 }
@@ -512,7 +540,9 @@ class RaceStepRequest(Strict):
 
 class RacePlay(Strict):
     max_steps: int | None = Field(None, ge=1, description="pause when the members reach this step")
-    speed: float | None = Field(None, gt=0, description="steps per second of each member; null = as fast as possible")
+    speed: float | None = Field(
+        None, gt=0, description="steps per second of each member; null = as fast as possible"
+    )
 
 
 class RaceMember(BaseModel):
@@ -551,11 +581,15 @@ class RaceLandscapeMember(BaseModel):
 
 class RaceLandscape(BaseModel):
     directions: Literal["principal", "random"]
-    explained: list[float] = Field(..., description="share of the paths' spread along each direction (principal)")
+    explained: list[float] = Field(
+        ..., description="share of the paths' spread along each direction (principal)"
+    )
     step: int
     alphas: list[float]
     betas: list[float]
-    grid: list[list[float | None]] = Field(..., description="grid[i][j]: train loss at α = alphas[j], β = betas[i]")
+    grid: list[list[float | None]] = Field(
+        ..., description="grid[i][j]: train loss at α = alphas[j], β = betas[i]"
+    )
     members: list[RaceLandscapeMember]
 
 

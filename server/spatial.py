@@ -73,7 +73,12 @@ async def _explained(
     summary="How one feature-map position of a conv layer was made",
 )
 async def explain_conv(
-    session: Session, layer: Index, sample: Index, filt: Annotated[int, Query(alias="filter", ge=0)], row: Index, col: Index
+    session: Session,
+    layer: Index,
+    sample: Index,
+    filt: Annotated[int, Query(alias="filter", ge=0)],
+    row: Index,
+    col: Index,
 ) -> dict[str, Any]:
     """The forward dot product of the kernel with the input patch at (``row``, ``col``) of map
     ``filter`` for batch row ``sample``, and its δ with this position's share of ∂L/∂K and ∂L/∂X."""
@@ -133,7 +138,8 @@ async def explain_recurrent(session: Session, layer: Index, sample: Index, t: In
     summary="∂L/∂X of the network's input at the last traced step",
 )
 async def read_input_gradient(
-    session: Session, sample: Annotated[int | None, Query(ge=0, description="one batch row; all when left out")] = None
+    session: Session,
+    sample: Annotated[int | None, Query(ge=0, description="one batch row; all when left out")] = None,
 ) -> dict[str, Any]:
     """What the loss would have the input change: for an image, the gradient over its pixels."""
 

@@ -18,6 +18,8 @@ import { createControls } from "./views/controls.js";
 import { createDataPanel } from "./views/data.js";
 import { createBanner } from "./views/banner.js";
 import { renderExplain } from "./views/explain.js";
+import { createSpatialPanel } from "./views/spatial.js";
+import { switchDataset, withSpatialDefaults, frameElements, streamFps } from "./spatialModel.js";
 import { createClassroom } from "./views/present.js";
 import { createTimeTravel } from "./timetravel.js";
 import { createTimeline } from "./views/timeline.js";
@@ -58,7 +60,9 @@ const controller = () => state.session.role === "controller" && state.session.st
 function subscription(architecture) {
   const units = (architecture?.layers || []).reduce((n, l) => n + (l.output_shape || [l.units || 0]).reduce((a, b) => a * b, 1), 0);
   const nodes = units <= 64 ? 24 : units <= 256 ? 16 : 8;
-  return { fps: 60, heatmaps: { output: 64, nodes } };
+  // conv / recurrent frames carry whole feature maps and states: fewer frames for bigger ones
+  const fps = streamFps(frameElements(architecture, state.config?.training?.batch_size));
+  return { fps, heatmaps: { output: 64, nodes } };
 }
 
 function switchTo(id, token, info, own) {
@@ -230,8 +234,14 @@ const actions = {
   removeLayer: () => rebuild(model.removeLayer(current())),
   changeUnits: (k, d) => rebuild(model.changeUnits(current(), k, d, limits().max_units || 1024)),
   setActivation: (k, act) => rebuild(model.setActivation(current(), k, act)),
+  setConfig: (edit) => rebuild(edit(current())),
   setDataset(name, info) {
     const c = current();
+    const spatial = switchDataset(c, name, options.datasets); // to, from or between image / sequence sets
+    if (spatial) {
+      state.custom = null;
+      return rebuild(spatial);
+    }
     const keep = c.data?.dataset ? c.data : {};
     const data = { dataset: name };
     for (const key of Object.keys(info.defaults || {})) if (keep[key] !== undefined && key !== "classes") data[key] = keep[key];
@@ -514,6 +524,10 @@ const views = {
   loss: createLossChart({ canvas: $("loss-chart"), onChange: () => (state.dirty = true), extras: travel.lossExtras }),
   layers: createLayerCharts({ canvas: $("layer-chart"), legend: $("layer-legend") }),
   banner: createBanner($("banner"), { recover: actions.recover, reset: actions.reset }),
+  spatial: createSpatialPanel(
+    { root: $("spatial"), wrap: $("network-wrap"), evaluation: $("evaluation-card"), hide: [$("net-legend"), document.querySelector(".net-tools")], planeCard: document.querySelector(".plane-card") },
+    { api, state, setConfig: actions.setConfig, train: actions.train, canEdit: controller, fail },
+  ),
   timeline: createTimeline(
     {
       canvas: $("timeline-track"),
@@ -524,6 +538,7 @@ const views = {
       back: $("back-to-live"),
       buttons: { compare: $("compare-open"), fork: $("fork-open"), gradcheck: $("gradcheck-open") },
       marks: [document.querySelector(".plane-card")],
+      explain: $("explain"),
     },
     travel,
     () => views.loss.geometry,
@@ -652,6 +667,7 @@ function loop(now) {
   const shown = travel.view(state); // a past step while one is shown (read-only), else the live state
   views.network.update(shown, options, now);
   views.plane.update(shown);
+  views.spatial.update(shown, now);
   views.loss.update(state);
   views.layers.update(state);
   views.timeline.update(state);
@@ -695,7 +711,7 @@ async function boot() {
   views.data.setOptions(options);
   try {
     if (page.session) await attach(String(page.session));
-    else if (!(await classroom.boot(location.search))) await createSession(model.withDefaults(config));
+    else if (!(await classroom.boot(location.search))) await createSession(model.withDefaults(withSpatialDefaults(config, options.datasets)));
   } catch (err) {
     fail(err);
     if (page.session || config) {

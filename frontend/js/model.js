@@ -30,6 +30,8 @@ export function withDefaults(partial) {
     if (partial[key]) out[key] = { ...base[key], ...clone(partial[key]) };
   }
   if (partial.data && partial.data.x) out.data = clone(partial.data); // inline data: nothing to merge
+  // another dataset takes only its own keys (digits refuses circle's `features`): the server fills the rest
+  else if (partial.data?.dataset && partial.data.dataset !== base.data.dataset) out.data = clone(partial.data);
   if (partial.seed !== undefined) out.seed = partial.seed;
   return out;
 }

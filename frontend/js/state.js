@@ -89,8 +89,11 @@ export function resetRun(state) {
 
 /** Parameter arrays (W, b, W_h…) as opposed to per-step arrays (a, z, delta, grad_*, update_*). */
 export function isParamName(key) {
-  return !(key === "a" || key === "z" || key === "delta" || key.startsWith("grad_") || key.startsWith("update_"));
+  return !(key === "a" || key === "z" || key === "delta" || TRACE_EXTRAS.has(key) || key.startsWith("grad_") || key.startsWith("update_"));
 }
+
+/** Per-step arrays of conv, pooling and recurrent layers (docs/cnn-rnn.md), besides a, z and delta. */
+const TRACE_EXTRAS = new Set(["input", "argmax", "h", "dh", "c", "dc", "i", "f", "g", "o"]);
 
 function setLayerCount(state, n) {
   while (state.norms.length < n) state.norms.push(new Series(["grad_norm", "update_ratio", "weight_norm"], NORM_CAPACITY));

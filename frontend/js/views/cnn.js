@@ -384,27 +384,37 @@ export function createCnnView(el, hooks) {
     kregions = [];
     const convs = arch.layers.map((l, k) => [l, k]).filter(([l]) => l.type === "conv2d");
     if (!convs.length) return;
-    const blockW = (w - 16 * (convs.length - 1)) / convs.length;
     const sel = state.ui.spatial?.selected;
+    // one tile size per block from the height (channels down), all scaled down together to fit the width
+    const top = 20;
+    const blocks = convs.map(([spec]) => {
+      const [F, C, kh, kw] = spec.params.W;
+      const shownC = Math.min(C, 6);
+      const size = Math.max(6, (h - top - 4 * (shownC - 1) - 2) / shownC);
+      return { F, shownC, size, width: F * (size * (kw / kh) + 4) };
+    });
+    const room = w - 16 * (convs.length - 1);
+    const shrink = Math.min(1, room / blocks.reduce((a, b) => a + b.width, 0));
+    let x0 = 0;
     convs.forEach(([spec, k], bi) => {
       const L = state.layers[k] || {};
       const key = ui.kernels === "grad" ? "grad_W" : ui.kernels === "update" ? "update_W" : "W";
       const arr = L[key];
       const [F, C, kh, kw] = spec.params.W;
-      const shownC = Math.min(C, 6);
-      const x0 = bi * (blockW + 16);
+      const { shownC } = blocks[bi];
+      const size = Math.max(4, Math.floor(blocks[bi].size * shrink));
+      const blockX = x0;
+      x0 += Math.max(blocks[bi].width * shrink, 200) + 16;
       ctx.font = "11px system-ui, sans-serif";
       ctx.fillStyle = "#4a5366";
       ctx.textAlign = "left";
       const what = ui.kernels === "grad" ? "∂L/∂W" : ui.kernels === "update" ? "ΔW" : "W";
-      ctx.fillText(`layer ${k + 1}: ${what} [${F}, ${C}, ${kh}, ${kw}]${C > shownC ? ` (channels 0–${shownC - 1})` : ""}`, x0, 12);
-      const top = 20;
-      const size = Math.max(6, Math.floor(Math.min((blockW - 4 * (F - 1)) / F / (kw / kh), (h - top - 4 * (shownC - 1) - 2) / shownC)));
-      const tw = Math.floor(size * (kw / kh));
+      ctx.fillText(`layer ${k + 1}: ${what} [${F}, ${C}, ${kh}, ${kw}]${C > shownC ? ` (channels 0–${shownC - 1})` : ""}`, blockX, 12);
+      const tw = Math.max(3, Math.floor(size * (kw / kh)));
       const scale = arr ? maxAbsOf(arr.data) || 1 : 1;
       for (let f = 0; f < F; f++) {
         for (let c = 0; c < shownC; c++) {
-          const tx = x0 + f * (tw + 4);
+          const tx = blockX + f * (tw + 4);
           const ty = top + c * (size + 4);
           const offset = (f * C + c) * kh * kw;
           if (arr) blit(ctx, tiles.heat(`K${k}:${f}:${c}:${key}`, kw, kh, arr.data, LUT, 0, scale, { offset }), tx, ty, tw, size);

@@ -125,7 +125,7 @@ export function createComparePanel(mount, travel) {
   });
 
   function changeOf(k, name) {
-    const c = current?.result?.resp?.layers?.[k]?.change?.[name];
+    const c = current?.compare?.result?.resp?.layers?.[k]?.change?.[name];
     return c === undefined ? null : nestedToArray(c);
   }
 

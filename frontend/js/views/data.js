@@ -6,9 +6,10 @@ import { thumbPoints } from "../thumbs.js";
 import { categorical, css, diverging } from "../colors.js";
 import { FEATURE_NAMES } from "../features.js";
 import { parseCSV } from "../csv.js";
+import { drawSpatialThumb } from "../spatialThumbs.js";
 
 const $ = (id) => document.getElementById(id);
-const PICKABLE = new Set(["plane", "line"]);
+const PICKABLE = new Set(["plane", "line", "image", "sequence"]);
 
 /**
  * @param {object} actions  setData(partial), regenerate(), useCSV(parsed), setAddClass(label|null),
@@ -96,7 +97,8 @@ export function createDataPanel(actions) {
       b.title = info.description || name;
       b.dataset.dataset = name;
       const c = document.createElement("canvas");
-      drawThumb(c, name);
+      if (info.kind === "image" || info.kind === "sequence") drawSpatialThumb(c, name);
+      else drawThumb(c, name);
       const label = document.createElement("span");
       label.className = "name";
       label.textContent = name;
@@ -161,6 +163,9 @@ export function createDataPanel(actions) {
       out.textContent = fmt(v);
     }
     el.regenerate.disabled = inline;
+    // clicking points in, test points and a discretized output belong to plane data only
+    const onPlane = inline || !info || info.kind === "plane" || info.kind === "line";
+    for (const e of [root.querySelector(".add-points"), el.showTest.closest("label"), el.discretize.closest("label")]) e.hidden = !onPlane;
     // dataset-specific numeric keys (e.g. classes)
     el.params.replaceChildren();
     for (const [name, def] of Object.entries(defaults)) {

@@ -52,7 +52,7 @@ export function createForks(ctx) {
 
   /** `on`: the page presents (and leads) this session. */
   function update(state, now, on) {
-    panel.hidden = !on;
+    panel.hidden = !on || forks.length === 0; // shown once a viewer has forked
     if (!on) return;
     if (state.session.id !== sessionId) {
       sessionId = state.session.id;
@@ -63,6 +63,7 @@ export function createForks(ctx) {
     poll(sessionId, now);
     if (!dirty) return;
     dirty = false;
+    panel.hidden = forks.length === 0;
     heading.textContent = `Forks (${forks.length})`;
     empty.hidden = forks.length > 0;
     canvas.hidden = forks.length === 0;

@@ -125,8 +125,8 @@ export function createGradcheckPanel(el, travel) {
   }
 
   function renderCheck(job) {
-    if (job === shownCheck) return;
-    shownCheck = job;
+    if (job === shownCheck?.job && job?.status === shownCheck?.status) return;
+    shownCheck = { job, status: job?.status };
     if (!job) return out.replaceChildren();
     if (job.status === "loading") return out.replaceChildren(make("p", { class: "note", textContent: "computing finite differences…" }));
     if (job.status === "error") return out.replaceChildren(make("p", { class: "note error", textContent: job.error }));
@@ -142,9 +142,8 @@ export function createGradcheckPanel(el, travel) {
   }
 
   function renderOne(job, target) {
-    const key = job ? job : target;
-    if (key === shownOne) return;
-    shownOne = key;
+    if (shownOne && shownOne.job === job && shownOne.target === target && shownOne.status === job?.status) return;
+    shownOne = { job, target, status: job?.status };
     oneOut.removeAttribute("data-ok");
     oneOut.removeAttribute("data-value");
     if (!job || job.target !== target) {
@@ -168,7 +167,7 @@ export function createGradcheckPanel(el, travel) {
         make("span", { class: "k", textContent: "relative error" }),
         make("span", { class: `v ${r.ok ? "ok" : "bad"}`, textContent: `${formatSig(e.relative_error, 2)} ${r.ok ? "✓ ok" : "✗ flagged"}` }),
       ),
-      make("span", { class: "hint", textContent: `${targetName(target)} at step ${r.step}, ${r.dtype_checked}, ε ${job.body.epsilon ?? 1e-6}, tolerance ${r.tolerance}` }),
+      make("span", { class: "hint", textContent: `${targetName(target)} at step ${r.step}, in ${r.dtype_checked}, ε ${formatSig(job.body.epsilon ?? 1e-6, 2)}, tolerance ${formatSig(r.tolerance, 2)}` }),
     );
   }
 

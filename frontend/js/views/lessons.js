@@ -122,6 +122,7 @@ export function createLessons(ctx) {
       running = true;
       lesson = { name, data, config: structuredClone(data.config), step: 0 };
       render();
+      if (ctx.race.owns()) ctx.race.close(); // the last lesson's race ends with it
       await ctx.createSession(lesson.config);
       if (data.params) {
         const { id, token } = ctx.state.session;

@@ -69,17 +69,17 @@ export function createClassroom(ctx) {
   const forks = createForks({ api });
 
   // --- top bar: Lessons, Race, Present (or, for a class: who you follow, Fork) -------------------
-  const lessonsBtn = el("button", { type: "button", className: "btn ghost", textContent: "Lessons", title: "Guided lessons" });
+  const lessonsBtn = el("button", { type: "button", className: "btn ghost small", textContent: "Lessons", title: "Guided lessons" });
   lessonsBtn.dataset.testid = "lessons";
-  const raceBtn = el("button", { type: "button", className: "btn ghost", textContent: "Race", title: "Race optimizers or learning rates from the same start" });
+  const raceBtn = el("button", { type: "button", className: "btn ghost small", textContent: "Race", title: "Race optimizers or learning rates from the same start" });
   raceBtn.dataset.testid = "race";
-  const presentBtn = el("button", { type: "button", className: "btn ghost present-btn", textContent: "Present", title: "Let a class follow this session live" });
+  const presentBtn = el("button", { type: "button", className: "btn ghost small present-btn", textContent: "Present", title: "Let a class follow this session live" });
   presentBtn.dataset.testid = "present";
   const badge = el("span", { className: "class-badge", hidden: true });
   badge.dataset.testid = "class-badge";
   const forkBtn = el("button", { type: "button", className: "btn small", textContent: "Fork", title: "Your own copy of this run, from this step: experiment with it" });
   forkBtn.dataset.testid = "fork";
-  const backBtn = el("button", { type: "button", className: "btn small ghost", textContent: "Back to class" });
+  const backBtn = el("button", { type: "button", className: "btn small ghost", textContent: "← class", title: "Leave your fork and follow the class again" });
   backBtn.dataset.testid = "back-to-class";
   const bar = el("div", { className: "class-actions", role: "group", "aria-label": "Classroom" }, badge, forkBtn, backBtn, lessonsBtn, raceBtn, presentBtn);
   document.querySelector(".top-actions")?.prepend(bar);
@@ -113,7 +113,7 @@ export function createClassroom(ctx) {
   stopBtn.addEventListener("click", () => stopPresenting());
 
   function showPresentation(p) {
-    Object.assign(cls, { mode: "presenter", code: p.code, secret: p.secret, url: p.url, qr: p.qr });
+    Object.assign(cls, { mode: "presenter", code: p.code, secret: p.secret, url: p.url, qr: p.qr, presented: p.session });
     codeOut.textContent = p.code;
     linkOut.textContent = p.url;
     linkOut.href = p.link;
@@ -231,6 +231,7 @@ export function createClassroom(ctx) {
   /** main.js switched to another session: a presenter's class moves along with it. */
   function onSwitch(id, token) {
     if (cls.mode !== "presenter" || !cls.code) return;
+    cls.presented = null; // no view messages until the class has moved here
     if (!token) {
       Object.assign(cls, { mode: null, code: null, secret: null });
       return;
@@ -258,7 +259,7 @@ export function createClassroom(ctx) {
   // --- every animation frame ------------------------------------------------------------------------
   function update(now) {
     const presenting = cls.mode === "presenter" && state.session.role === "controller";
-    if (presenting) relay(now);
+    if (presenting && cls.presented === state.session.id) relay(now);
     if (presenting && now - viewersAt > VIEWERS_POLL_MS) {
       viewersAt = now;
       api
@@ -279,10 +280,12 @@ export function createClassroom(ctx) {
     presentBtn.textContent = presenting ? `● ${cls.code}` : "Present";
     lessonsBtn.hidden = raceBtn.hidden = role !== "controller";
     countOut.textContent = `${watching} watching`;
-    badge.hidden = !(cls.mode === "viewer" || cls.mode === "fork") || !cls.joinCode;
-    badge.textContent = cls.mode === "fork" ? `Your fork · class ${cls.joinCode}` : `Following class ${cls.joinCode}`;
+    badge.hidden = !following() || !cls.joinCode;
+    badge.textContent = `Class ${cls.joinCode}`;
+    badge.title = "You follow the presenter: their steps, panels and explained weights appear here";
     forkBtn.hidden = !following();
-    backBtn.hidden = cls.mode !== "fork";
+    backBtn.hidden = cls.mode !== "fork" || !cls.joinCode;
+    backBtn.textContent = `← class ${cls.joinCode}`;
     lockForViewers(role);
   }
 
@@ -303,7 +306,7 @@ export function createClassroom(ctx) {
     if (role === lockedRole) return;
     lockedRole = role;
     const off = role === "viewer";
-    for (const node of document.querySelectorAll(".hyperbar input, .hyperbar select, .side input, .side select, .side button, .net-tools > button, #share, #import")) {
+    for (const node of document.querySelectorAll(".hyperbar input, .hyperbar select, .side input:not(#show-test):not(#discretize), .side select, .side button, .net-tools > button, #import")) {
       node.disabled = off;
     }
   }

@@ -63,7 +63,7 @@ export function createRace(ctx) {
     el(
       "div",
       { className: "race-body" },
-      el("div", { className: "race-col" }, el("h3", { textContent: "Batch loss" }), curves, legend),
+      el("div", { className: "race-col" }, el("h3", { textContent: "Train loss (faint: every batch)" }), curves, legend),
       el("div", { className: "race-col" }, el("h3", { textContent: "Loss landscape around the runners" }), land, caption),
     ),
   );
@@ -239,12 +239,10 @@ export function createRace(ctx) {
     const box = { x: 40, y: 8, w: w - 50, h: h - 26 };
     const members = info.members;
     const { sx, sy } = drawFrame(g, box, stepsExtent(members), curvesExtent(members), { log: true });
-    let drawn = 0;
-    members.forEach((m, k) => {
-      const { steps, loss } = m.curve;
-      if (steps.length < 2) return;
-      g.strokeStyle = css(categorical(k));
-      g.lineWidth = 1.6;
+    const line = (steps, loss, colour, width) => {
+      g.strokeStyle = colour;
+      g.lineWidth = width;
+      g.lineJoin = "round";
       g.beginPath();
       let pen = false;
       for (let i = 0; i < steps.length; i++) {
@@ -260,6 +258,13 @@ export function createRace(ctx) {
         pen = true;
       }
       g.stroke();
+    };
+    // every step's batch loss, faint; the evaluated loss on the whole training set on top
+    members.forEach((m, k) => line(m.curve.steps, m.curve.loss, css(categorical(k), 0.22), 1));
+    let drawn = 0;
+    members.forEach((m, k) => {
+      if (m.curve.steps.length < 2) return;
+      line(m.evals.step, m.evals.train_loss, css(categorical(k)), 2.2);
       drawn++;
     });
     curves.dataset.curves = String(drawn);

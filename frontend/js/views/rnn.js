@@ -8,7 +8,7 @@ import { divergingLUT, diverging, css } from "../colors.js";
 import { fitCanvas } from "../draw.js";
 import { formatSig, formatTick, logTicks } from "../scales.js";
 import { RectTiles, blit } from "../tiles.js";
-import { row, maxAbsOf, gradientFlow, targetsFromOutput } from "../maps.js";
+import { row, maxAbsOf, gradientFlow, targetsFromOutput, decodeOneHot } from "../maps.js";
 import { seg, samplePicker } from "./cnn.js";
 
 const LUT = divergingLUT();
@@ -192,7 +192,7 @@ export function createRnnView(el, hooks) {
     // --- cells: x_t → [h_t] → … with ŷ above -------------------------------------
     labelLeft(ctx, "ŷ / y", cells.y + 7);
     labelLeft(ctx, spec.type === "lstm" ? "LSTM cell" : "RNN cell", cells.y + 14 + 13);
-    labelLeft(ctx, F > 1 ? `x_t (${F})` : "x_t", cells.y + 14 + 26 + 6 + smallX / 2);
+    labelLeft(ctx, names && F === names.length ? "x_t" : F > 1 ? `x_t (${F})` : "x_t", cells.y + 14 + 26 + 6 + smallX / 2);
     const boxW = Math.max(3, Math.min(44, colW - (colW > 14 ? 8 : 1)));
     const maxDh = Math.max(...dhNorms.filter(Number.isFinite), 0) || 1;
     ctx.strokeStyle = "#9aa3b5";
@@ -241,8 +241,16 @@ export function createRnnView(el, hooks) {
         if (colW >= 14 || !perStep) ctx.fillText(text, perStep ? cx : x0 + T * colW, cells.y + 6);
       }
     }
-    // x_t heat strip (features × time)
-    if (xIn) {
+    // x_t: characters for one-hot text, else a heat strip (features × time)
+    const vocab = names && xIn && k === 0 && xIn.shape[1] === names.length ? names : null;
+    if (vocab && colW >= 7) {
+      const text = decodeOneHot(xIn, vocab);
+      ctx.fillStyle = "#1d2330";
+      ctx.textAlign = "center";
+      ctx.font = `${Math.min(13, Math.max(9, colW * 0.6))}px ui-monospace, monospace`;
+      for (let t = 0; t < T; t++) ctx.fillText(vis(text[t]), x0 + (t + 0.5) * colW, cells.y + 14 + 26 + 6 + smallX / 2);
+      ctx.font = "11px system-ui, sans-serif";
+    } else if (xIn) {
       const Fx = xIn.shape[1];
       const scale = maxAbsOf(xIn.data) || 1;
       const tile = tiles.heat("x", T, Fx, xIn.data, LUT, 0, scale, { transpose: true, stride: Fx });

@@ -12,7 +12,7 @@ import { FORK_COLOURS, PAST_COLOUR } from "../timetravel.js";
 const GRAB_PX = 8;
 
 /**
- * @param {{canvas, legend, pill, pillStep, pillNote, back, buttons: {compare, fork, gradcheck}, marks: HTMLElement[]}} el
+ * @param {{canvas, legend, pill, pillStep, pillNote, back, buttons: {compare, fork, gradcheck}, marks: HTMLElement[], explain: HTMLElement}} el
  * @param {object} travel  the controller from timetravel.js
  * @param {() => ({box, sx} | null)} lossGeometry  the loss chart's plot box and step scale
  */
@@ -86,6 +86,29 @@ export function createTimeline(el, travel, lossGeometry) {
     travel.show(to);
   });
   el.back.addEventListener("click", () => travel.live());
+
+  // The explain panel covers the right column: a small replay slider inside it keeps
+  // scrubbing (and so the panel's numbers) at hand while it is open.
+  const mini = document.createElement("input");
+  mini.type = "range";
+  mini.step = "1";
+  mini.dataset.testid = "explain-replay";
+  mini.setAttribute("aria-label", "Replay: the step the explain panel shows");
+  const miniOut = document.createElement("output");
+  const miniLive = document.createElement("button");
+  miniLive.type = "button";
+  miniLive.className = "btn ghost small";
+  miniLive.textContent = "live";
+  miniLive.setAttribute("aria-label", "Back to the live step");
+  const miniRow = document.createElement("section");
+  miniRow.className = "explain-replay";
+  const miniLabel = document.createElement("span");
+  miniLabel.className = "hint";
+  miniLabel.textContent = "replay";
+  miniRow.append(miniLabel, mini, miniOut, miniLive);
+  el.explain?.append(miniRow);
+  mini.addEventListener("input", () => travel.show(Number(mini.value)));
+  miniLive.addEventListener("click", () => travel.live());
   el.buttons.compare.addEventListener("click", () => travel.panel("compare"));
   el.buttons.fork.addEventListener("click", () => travel.panel("fork"));
   el.buttons.gradcheck.addEventListener("click", () => travel.panel("gradcheck"));
@@ -253,10 +276,24 @@ export function createTimeline(el, travel, lossGeometry) {
     );
   }
 
+  function updateMini(s) {
+    const range = travel.range();
+    miniRow.hidden = !range || !s.ui.explain;
+    if (miniRow.hidden) return;
+    mini.min = String(range.first);
+    mini.max = String(range.last);
+    const past = s.travel?.past?.step;
+    if (document.activeElement !== mini) mini.value = String(past ?? range.last);
+    miniOut.textContent = past === undefined ? `live · ${s.step}` : `step ${past}`;
+    miniOut.classList.toggle("past", past !== undefined);
+    miniLive.disabled = past === undefined;
+  }
+
   return {
     update(s) {
       state = s;
       draw(s);
+      updateMini(s);
       updatePill(s);
       updateLegend(s);
       const panel = s.travel?.panel;
