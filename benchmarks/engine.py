@@ -473,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
         help="re-run without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE",
     )
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.only or ()) - set(CASE_BY_KEY))
+    if unknown:
+        parser.error(f"unknown rows {unknown}; choose from {', '.join(CASE_BY_KEY)}")
 
     if args.unset_openblas_env:
         _unset_openblas_and_reexec()

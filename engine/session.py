@@ -78,11 +78,18 @@ class TrainingSession:
         cfg = self.config
         data_seed, init_seed, order_seed = np.random.SeedSequence(cfg["seed"]).spawn(3)
         self._init_seed, self._order_seed = init_seed, order_seed
+        # data.seed, when given, draws the data alone: "regenerate the data" keeps the weights.
+        data_spec = dict(cfg["data"])
+        own_seed = data_spec.pop("seed", None)
+        if own_seed is not None:
+            if isinstance(own_seed, bool) or not isinstance(own_seed, int) or own_seed < 0:
+                raise ValueError(f"data.seed must be a whole number ≥ 0, got {own_seed!r}")
+            data_seed = np.random.SeedSequence([own_seed, 1])
         model = cfg["model"]
-        input_shape = model["input_shape"] or list(infer_input_shape(cfg["data"]))
+        input_shape = model["input_shape"] or list(infer_input_shape(data_spec))
         self.network = Network(input_shape, model["layers"], model["loss"], model["dtype"])
         self.data: DataSet = load_dataset(
-            cfg["data"], np.random.default_rng(data_seed), model["loss"], self.network.output_shape
+            data_spec, np.random.default_rng(data_seed), model["loss"], self.network.output_shape
         )
         if tuple(self.data.input_shape) != self.network.input_shape:
             raise ValueError(
@@ -217,14 +224,17 @@ class TrainingSession:
         done = 0
         if self.divergence is None:
             train_step, last = self._train_step, n - 1
-            for k in range(n):
-                out = train_step(trace if k == last else "off")
-                if out is None:
-                    break
-                losses[k], lrs[k], summary, full = out
-                done += 1
-                if self.divergence is not None:
-                    break
+            # Overflow is expected on the way to a divergence, which the step detects and
+            # reports itself: NumPy's warnings would only repeat it, once per array.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                for k in range(n):
+                    out = train_step(trace if k == last else "off")
+                    if out is None:
+                        break
+                    losses[k], lrs[k], summary, full = out
+                    done += 1
+                    if self.divergence is not None:
+                        break
         if done < n:
             losses, lrs = losses[:done], lrs[:done]
         return StepResult(first, losses, lrs, summary, full, self.divergence)

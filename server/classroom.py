@@ -36,6 +36,7 @@ from server.api import ERRORS, Controlled, Manager, token_matches
 from server.manager import NotFound
 from server.protocol import ProtocolError
 from server.schemas import (
+    ErrorResponse,
     JoinInfo,
     Lesson,
     LessonList,
@@ -130,7 +131,10 @@ def _presentation(request: Request, room: Room, session: ManagedSession) -> dict
 
 
 @router.post(
-    "/sessions/{session_id}/present", response_model=Presentation, summary="Present a session to a class"
+    "/sessions/{session_id}/present",
+    response_model=Presentation,
+    summary="Present a session to a class",
+    responses={429: {"model": ErrorResponse, "description": "too many classes are open"}},
 )
 async def present(
     session: Controlled, request: Request, rooms: Rooms, manager: Manager, body: PresentRequest | None = None

@@ -39,6 +39,7 @@ from server.manager import LimitError, NotFound, SessionManager
 from server.protocol import jsonable
 from server.schemas import (
     CreatedRace,
+    ErrorResponse,
     RaceInfo,
     RaceLandscape,
     RacePlay,
@@ -325,7 +326,13 @@ def require_race_control(race: RaceDep, authorization: Annotated[str | None, Hea
 ControlledRace = Annotated[Race, Depends(require_race_control)]
 
 
-@router.post("/races", status_code=201, response_model=CreatedRace, summary="Start a race")
+@router.post(
+    "/races",
+    status_code=201,
+    response_model=CreatedRace,
+    summary="Start a race",
+    responses={429: {"model": ErrorResponse, "description": "too many races, or sessions, exist"}},
+)
 async def create_race(body: RaceRequest, manager: Manager, races: Races) -> dict[str, Any]:
     """One session per variant, all from ``config`` (same seed: same data and initial weights),
     each with its variant's training changes; they train only together, in step."""

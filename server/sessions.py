@@ -307,7 +307,8 @@ class ManagedSession:
                 return math.inf
             stop = self._stop_reason()
             if frame_due and (trace is not None or stop):
-                self._next_frame = now + 1.0 / self.hub.max_fps
+                # max_fps is read again: the last viewer may have left since frame_due was computed
+                self._next_frame = now + 1.0 / max(self.hub.max_fps, 1.0)
                 self.publish(summary, trace)
             if stop:
                 self.pause(stop)

@@ -158,3 +158,8 @@ class Dense(ActivatedLayer):
         if self._lead:
             zad = zad.reshape(3, *self._lead, self.units)
         return {"z": zad[0], "a": zad[1], "delta": zad[2]}
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d["units"] = self.units
+        return d

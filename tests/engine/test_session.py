@@ -234,3 +234,13 @@ def test_caller_mistakes_raise_value_errors_naming_the_value() -> None:
         s.step(-1)
     with pytest.raises(ValueError, match="trace"):
         s.step(1, "everything")  # type: ignore[arg-type]
+
+
+def test_a_data_seed_redraws_the_data_but_keeps_the_initial_weights() -> None:
+    base = playground()
+    a = TrainingSession({**base, "data": {**base["data"], "seed": 3}})
+    b = TrainingSession({**base, "data": {**base["data"], "seed": 4}})
+    assert a.network.theta.tobytes() == b.network.theta.tobytes()
+    assert not np.array_equal(a.data.x_train, b.data.x_train)
+    with pytest.raises(ValueError, match="data.seed"):
+        TrainingSession({**base, "data": {**base["data"], "seed": -1}})

@@ -73,7 +73,6 @@ def test_switching_from_a_constant_rate_to_a_schedule_takes_effect_at_once() -> 
     assert s.step(2).lrs.tolist() == [0.2, 0.2]
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow itself warns
 def test_plain_sgd_still_reports_an_update_that_overflows() -> None:
     config = playground(optimizer={"name": "sgd", "lr": 1e300})
     config["model"]["dtype"] = "float32"

@@ -66,7 +66,8 @@ def test_presenting_shows_a_join_code_link_and_qr_code(page: Any, server_url: st
     page.get_by_test_id("present-panel").wait_for(state="visible")
     assert page.get_by_test_id("join-link").inner_text() == f"{server_url}/?join={code}"
     page.wait_for_function(
-        "() => { const img = document.querySelector('[data-testid=join-qr]'); return img.complete && img.naturalWidth > 50; }"
+        "() => { const img = document.querySelector('[data-testid=join-qr]');"
+        " return img.complete && img.naturalWidth > 50; }"
     )
     assert httpx.get(f"{server_url}/api/join/{code}").json()["session"] == session_id(page)
     assert page.get_by_test_id("present").inner_text() == f"● {code}"
@@ -91,7 +92,9 @@ def test_a_viewer_follows_the_presenters_panel_weight_and_steps_but_cannot_contr
     presenter.locator("[data-edge=grad]").click()
     panel = viewer.get_by_test_id("explain-panel")
     panel.wait_for(state="visible")
-    viewer.wait_for_function("() => document.querySelector('[data-testid=explain-step]')?.dataset.value === '2'")
+    viewer.wait_for_function(
+        "() => document.querySelector('[data-testid=explain-step]')?.dataset.value === '2'"
+    )
     assert viewer.evaluate("JSON.stringify(window.__bpl.state.ui.selected)") == json.dumps(
         {"kind": "weight", "layer": 1, "param": "W", "index": [2, 3]}, separators=(",", ":")
     )
@@ -161,7 +164,8 @@ def test_a_viewer_forks_and_the_fork_trains_on_its_own_while_the_presenter_sees_
         wait_step(viewer, f"s >= {expected}")
     viewer.get_by_test_id("fork").click()
     viewer.wait_for_function(
-        f"() => window.__bpl.state.session.id !== '{class_id}' && window.__bpl.state.session.status === 'live'"
+        f"() => window.__bpl.state.session.id !== '{class_id}'"
+        " && window.__bpl.state.session.status === 'live'"
         " && window.__bpl.state.session.role === 'controller'"
     )
     fork_id = session_id(viewer)
@@ -178,7 +182,8 @@ def test_a_viewer_forks_and_the_fork_trains_on_its_own_while_the_presenter_sees_
     row = presenter.locator(f"[data-testid=fork-row][data-id='{fork_id}']")
     row.wait_for()
     presenter.wait_for_function(
-        f"() => Number(document.querySelector(\"[data-testid=fork-row][data-id='{fork_id}']\").dataset.step) >= 300"
+        f"() => Number(document.querySelector(\"[data-testid=fork-row][data-id='{fork_id}']\")"
+        ".dataset.step) >= 300"
     )
     presenter.get_by_test_id("present").click()  # the join panel again, beside the forks
     presenter.get_by_test_id("present-panel").wait_for(state="visible")
@@ -195,7 +200,9 @@ LESSONS = list(load_lessons())
 
 
 @pytest.mark.parametrize("name", LESSONS)
-def test_each_lesson_loads_its_session_and_runs_its_first_steps(page: Any, server_url: str, name: str) -> None:
+def test_each_lesson_loads_its_session_and_runs_its_first_steps(
+    page: Any, server_url: str, name: str
+) -> None:
     page.goto("/")
     first = wait_live(page)
     page.get_by_test_id("lessons").click()
@@ -204,7 +211,8 @@ def test_each_lesson_loads_its_session_and_runs_its_first_steps(page: Any, serve
     card.wait_for(state="visible")
     page.wait_for_function(
         f"() => {{ const c = document.querySelector('[data-testid=lesson-panel]');"
-        f" return c.dataset.lesson === '{name}' && c.dataset.step === '0' && !c.classList.contains('busy'); }}"
+        f" return c.dataset.lesson === '{name}' && c.dataset.step === '0'"
+        " && !c.classList.contains('busy'); }"
     )
     sid = wait_live(page)
     assert sid != first
@@ -224,7 +232,9 @@ def test_each_lesson_loads_its_session_and_runs_its_first_steps(page: Any, serve
     current = session_id(page)
     race = page.evaluate("window.__bpl.classroom.race.current()")
     if race:
-        page.wait_for_function("() => Number(document.querySelector('[data-testid=race-curves]').dataset.curves) >= 2")
+        page.wait_for_function(
+            "() => Number(document.querySelector('[data-testid=race-curves]').dataset.curves) >= 2"
+        )
     else:
         page.wait_for_function(
             "() => Number(document.querySelector('[data-testid=step-count]').textContent) >= 1"
@@ -249,11 +259,14 @@ def test_a_race_of_three_optimizers_draws_three_curves_and_three_paths(page: Any
     panel.wait_for(state="visible")
     page.get_by_test_id("race-play").click()
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=race-member]')].every((m) => Number(m.dataset.step) >= 1500)",
+        "() => [...document.querySelectorAll('[data-testid=race-member]')]"
+        ".every((m) => Number(m.dataset.step) >= 1500)",
         timeout=60_000,
     )
     page.wait_for_function("() => document.querySelector('[data-testid=race-curves]').dataset.curves === '3'")
-    page.wait_for_function("() => document.querySelector('[data-testid=race-landscape]').dataset.paths === '3'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=race-landscape]').dataset.paths === '3'"
+    )
     labels = page.locator("[data-testid=race-member]").evaluate_all("(ms) => ms.map((m) => m.dataset.label)")
     assert labels == ["SGD", "momentum", "Adam"]
     race_id = page.evaluate("window.__bpl.classroom.race.current()")
@@ -274,17 +287,24 @@ def test_a_class_follows_the_presenters_lesson_and_race(two_pages: tuple[Any, An
     presenter.locator(".lesson-item[data-lesson='momentum-nesterov-adam']").click()
     # the lesson builds a new session: the class moves to it and shows the same card and race
     viewer.wait_for_function(
-        "() => document.querySelector('[data-testid=lesson-panel]').dataset.lesson === 'momentum-nesterov-adam'"
+        "() => document.querySelector('[data-testid=lesson-panel]').dataset.lesson"
+        " === 'momentum-nesterov-adam'"
     )
     viewer.get_by_test_id("race-panel").wait_for(state="visible")
     viewer.wait_for_function(
         f"() => window.__bpl.state.session.id === {json.dumps(session_id(presenter))}"
         " && window.__bpl.state.session.role === 'viewer'"
     )
-    presenter.wait_for_function("() => !document.querySelector('[data-testid=lesson-panel]').classList.contains('busy')")
+    presenter.wait_for_function(
+        "() => !document.querySelector('[data-testid=lesson-panel]').classList.contains('busy')"
+    )
     presenter.get_by_test_id("lesson-next").click()
-    viewer.wait_for_function("() => document.querySelector('[data-testid=lesson-panel]').dataset.step === '1'")
-    viewer.wait_for_function("() => Number(document.querySelector('[data-testid=race-curves]').dataset.curves) === 4")
+    viewer.wait_for_function(
+        "() => document.querySelector('[data-testid=lesson-panel]').dataset.step === '1'"
+    )
+    viewer.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=race-curves]').dataset.curves) === 4"
+    )
     assert viewer.get_by_test_id("race-play").is_hidden()  # the race is the presenter's
     assert viewer.get_by_test_id("lesson-next").is_hidden()
     assert presenter.errors == [] and viewer.errors == []

@@ -4,11 +4,13 @@
 // Click a map position, a kernel entry or an input-gradient pixel for the sliding-kernel
 // explanation. Draws from state.layers (the frames' `L{k}.*` arrays) only.
 
-import { divergingLUT, css, categorical } from "../colors.js";
+import { divergingLUT, css } from "../colors.js";
 import { fitCanvas } from "../draw.js";
 import { formatSig } from "../scales.js";
 import { RectTiles, blit } from "../tiles.js";
-import { row, backwardOfSample, gridFit, receptiveField, maxAbsOf, targetsFromOutput, beforeUpdate } from "../maps.js";
+import { row, backwardOfSample, gridFit, receptiveField, maxAbsOf, targetsFromOutput } from "../maps.js";
+import { drawKernels } from "./kernels.js";
+import { cellAt, pointIn, cellTooltip, placeholder, frame, outlineCells, clipText, div, span, seg, samplePicker } from "./widgets.js";
 
 const LUT = divergingLUT();
 const GAP = 26; // between stages
@@ -91,20 +93,6 @@ export function createCnnView(el, hooks) {
 
   // --- hit testing ------------------------------------------------------------------
 
-  function cellAt(list, canvas, ev) {
-    const r = canvas.getBoundingClientRect();
-    const x = ev.clientX - r.left;
-    const y = ev.clientY - r.top;
-    for (const g of list) {
-      if (x >= g.x && x < g.x + g.w && y >= g.y && y < g.y + g.h) {
-        const col = Math.min(g.cols - 1, Math.floor(((x - g.x) / g.w) * g.cols));
-        const rw = Math.min(g.rows - 1, Math.floor(((y - g.y) / g.h) * g.rows));
-        return { ...g, row: rw, col };
-      }
-    }
-    return null;
-  }
-
   maps.addEventListener("mousemove", (ev) => {
     const hit = cellAt(regions, maps, ev);
     maps.classList.toggle("pointer", !!hit && hit.clickable);
@@ -128,18 +116,7 @@ export function createCnnView(el, hooks) {
     if (hit) hooks.select({ kind: "kernel", layer: hit.layer, filter: hit.index, channel: hit.channel, i: hit.row, j: hit.col });
   });
 
-  function tooltip(hit, ev) {
-    const tip = el.tooltip;
-    if (!hit || !hit.values) {
-      tip.hidden = true;
-      return;
-    }
-    const v = hit.values[hit.offset + hit.row * hit.cols + hit.col];
-    tip.textContent = `${hit.label} (${hit.row}, ${hit.col})\n${hit.quantity} = ${formatSig(v, 5)}`;
-    tip.hidden = false;
-    tip.style.left = `${ev.clientX + 14}px`;
-    tip.style.top = `${ev.clientY + 12}px`;
-  }
+  const tooltip = (hit, ev) => cellTooltip(el.tooltip, hit, ev);
 
   // --- drawing -------------------------------------------------------------------------
 
@@ -159,7 +136,7 @@ export function createCnnView(el, hooks) {
     if (tooBig) note.textContent = `This network has ${state.info.parameters} parameters: frames carry the maps of networks up to ${state.options.limits.frame_max_parameters}. Make it smaller to watch it here.`;
     else if (!X) note.textContent = hasTensors ? "Press step (→) or play: the maps of the first batch appear here." : "Waiting for the first frame…";
     drawMaps(state, arch, X ? sample : -1, ui);
-    drawKernels(state, arch, ui);
+    kregions = drawKernels(kernels, tiles, state, ui.kernels);
     maps.dataset.step = String(state.step);
     maps.dataset.sample = String(sample);
   }
@@ -378,70 +355,7 @@ export function createCnnView(el, hooks) {
     label.classList.toggle("wrong", predicted >= 0 && target !== null && predicted !== target);
   }
 
-  function drawKernels(state, arch, ui) {
-    const { ctx, w, h } = fitCanvas(kernels);
-    ctx.clearRect(0, 0, w, h);
-    kregions = [];
-    const convs = arch.layers.map((l, k) => [l, k]).filter(([l]) => l.type === "conv2d");
-    if (!convs.length) return;
-    const sel = state.ui.spatial?.selected;
-    // one tile size per block from the height (channels down), all scaled down together to fit the width
-    const top = 20;
-    const blocks = convs.map(([spec]) => {
-      const [F, C, kh, kw] = spec.params.W;
-      const shownC = Math.min(C, 6);
-      const size = Math.max(6, (h - top - 4 * (shownC - 1) - 2) / shownC);
-      return { F, shownC, size, width: F * (size * (kw / kh) + 4) };
-    });
-    const room = w - 16 * (convs.length - 1);
-    const shrink = Math.min(1, room / blocks.reduce((a, b) => a + b.width, 0));
-    let x0 = 0;
-    convs.forEach(([spec, k], bi) => {
-      const L = state.layers[k] || {};
-      const key = ui.kernels === "grad" ? "grad_W" : ui.kernels === "update" ? "update_W" : "W";
-      const arr = L[key];
-      const [F, C, kh, kw] = spec.params.W;
-      const { shownC } = blocks[bi];
-      const size = Math.max(4, Math.floor(blocks[bi].size * shrink));
-      const blockX = x0;
-      x0 += Math.max(blocks[bi].width * shrink, 200) + 16;
-      ctx.font = "11px system-ui, sans-serif";
-      ctx.fillStyle = "#4a5366";
-      ctx.textAlign = "left";
-      const what = ui.kernels === "grad" ? "∂L/∂W" : ui.kernels === "update" ? "ΔW" : "W";
-      ctx.fillText(`layer ${k + 1}: ${what} [${F}, ${C}, ${kh}, ${kw}]${C > shownC ? ` (channels 0–${shownC - 1})` : ""}`, blockX, 12);
-      const tw = Math.max(3, Math.floor(size * (kw / kh)));
-      const scale = arr ? maxAbsOf(arr.data) || 1 : 1;
-      for (let f = 0; f < F; f++) {
-        for (let c = 0; c < shownC; c++) {
-          const tx = blockX + f * (tw + 4);
-          const ty = top + c * (size + 4);
-          const offset = (f * C + c) * kh * kw;
-          if (arr) blit(ctx, tiles.heat(`K${k}:${f}:${c}:${key}`, kw, kh, arr.data, LUT, 0, scale, { offset }), tx, ty, tw, size);
-          else placeholder(ctx, tx, ty, tw, size);
-          frame(ctx, tx, ty, tw, size);
-          kregions.push({ kind: "kernel", layer: k, index: f, channel: c, x: tx, y: ty, w: tw, h: size, rows: kh, cols: kw, values: arr?.data, offset, label: `layer ${k + 1} kernel ${f} · channel ${c}`, quantity: what });
-          if (sel && sel.layer === k && ((sel.kind === "conv" && sel.filter === f) || (sel.kind === "kernel" && sel.filter === f && sel.channel === c))) {
-            if (sel.kind === "kernel") outlineCells(ctx, tx, ty, tw, size, kh, kw, [sel.i, sel.i], [sel.j, sel.j], "#c66a0a", 2.5);
-            else {
-              ctx.strokeStyle = "#c66a0a";
-              ctx.lineWidth = 2;
-              ctx.strokeRect(tx - 1.5, ty - 1.5, tw + 3, size + 3);
-            }
-          }
-        }
-      }
-    });
-  }
-
   // --- test hooks: screen points and drawn values --------------------------------------
-
-  function pointIn(list, canvas, match, r, c) {
-    const g = list.find(match);
-    if (!g) return null;
-    const rect = canvas.getBoundingClientRect();
-    return { x: rect.left + g.x + ((c + 0.5) / g.cols) * g.w, y: rect.top + g.y + ((r + 0.5) / g.rows) * g.h };
-  }
 
   return {
     update,
@@ -457,102 +371,6 @@ export function createCnnView(el, hooks) {
     shownValues: (layer, index) => {
       const v = shownValues.get(layer === "grad" ? `grad:${index}` : `${layer}:${index}`);
       return v ? Array.from(v) : null;
-    },
-  };
-}
-
-// --- small drawing / DOM helpers ---------------------------------------------------------
-
-function placeholder(ctx, x, y, w, h) {
-  ctx.fillStyle = "#f3f4f7";
-  ctx.fillRect(x, y, w, h);
-}
-
-function frame(ctx, x, y, w, h) {
-  ctx.strokeStyle = "#cfd4de";
-  ctx.lineWidth = 1;
-  ctx.strokeRect(x - 0.5, y - 0.5, w + 1, h + 1);
-}
-
-function outlineCells(ctx, x, y, w, h, rows, cols, [r0, r1], [c0, c1], colour, width = 2) {
-  const cw = w / cols;
-  const ch = h / rows;
-  ctx.strokeStyle = colour;
-  ctx.lineWidth = width;
-  ctx.strokeRect(x + c0 * cw, y + r0 * ch, (c1 - c0 + 1) * cw, (r1 - r0 + 1) * ch);
-}
-
-function clipText(ctx, text, width) {
-  if (ctx.measureText(text).width <= width) return text;
-  let t = text;
-  while (t.length > 3 && ctx.measureText(`${t}…`).width > width) t = t.slice(0, -1);
-  return `${t}…`;
-}
-
-function div(cls) {
-  const d = document.createElement("div");
-  d.className = cls;
-  return d;
-}
-
-function span(cls, text = "") {
-  const s = document.createElement("span");
-  s.className = cls;
-  s.textContent = text;
-  return s;
-}
-
-/** A segmented radio control: [[value, label, title]]. */
-export function seg(aria, items, onPick) {
-  const root = div("seg");
-  root.setAttribute("role", "radiogroup");
-  root.setAttribute("aria-label", aria);
-  const buttons = items.map(([value, text, title]) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.setAttribute("role", "radio");
-    b.dataset.value = value;
-    b.textContent = text;
-    b.title = title;
-    b.addEventListener("click", () => onPick(value));
-    root.append(b);
-    return b;
-  });
-  return {
-    root,
-    set(value) {
-      for (const b of buttons) b.setAttribute("aria-checked", String(b.dataset.value === value));
-    },
-  };
-}
-
-/** ◀ sample n / N ▶ (#index in the training set). */
-export function samplePicker(hooks) {
-  const root = div("sx-sample");
-  const prev = document.createElement("button");
-  prev.type = "button";
-  prev.className = "btn ghost small";
-  prev.textContent = "◀";
-  prev.setAttribute("aria-label", "Previous sample of the batch");
-  const next = document.createElement("button");
-  next.type = "button";
-  next.className = "btn ghost small";
-  next.textContent = "▶";
-  next.setAttribute("aria-label", "Next sample of the batch");
-  const out = document.createElement("output");
-  out.dataset.testid = "sample";
-  root.append(span("hint", "sample"), prev, out, next);
-  let n = 0;
-  let current = 0;
-  prev.addEventListener("click", () => n && hooks.setUi({ sample: (current - 1 + n) % n }));
-  next.addEventListener("click", () => n && hooks.setUi({ sample: (current + 1) % n }));
-  return {
-    root,
-    set(sample, count, index) {
-      n = count;
-      current = sample;
-      out.textContent = count ? `${sample + 1}/${count}${index !== undefined ? ` · #${index}` : ""}` : "—";
-      prev.disabled = next.disabled = count < 2;
     },
   };
 }

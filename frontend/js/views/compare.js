@@ -110,6 +110,7 @@ export function createComparePanel(mount, travel) {
   let size = "";
   let hover = null;
   let current = null;
+  const written = { a: null, b: null };
 
   net.addEventListener("mousemove", (ev) => {
     if (!layout) return;
@@ -239,11 +240,13 @@ export function createComparePanel(mount, travel) {
       current = open ? t : null;
       if (!open) {
         drawn = null;
+        written.a = written.b = null;
         return;
       }
       const c = t.compare;
-      if (document.activeElement !== inputA) inputA.value = String(c.a);
-      if (document.activeElement !== inputB) inputB.value = String(c.b);
+      // Write the inputs only when A or B changed elsewhere (the timeline), never over typing.
+      if (c.a !== written.a) inputA.value = String((written.a = c.a));
+      if (c.b !== written.b) inputB.value = String((written.b = c.b));
       panel.dataset.a = String(c.a);
       panel.dataset.b = String(c.b);
       panel.dataset.status = c.status;

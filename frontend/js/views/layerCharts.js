@@ -104,7 +104,13 @@ export function createLayerCharts(el) {
   function updateLegend(state, latest, mode) {
     const now = performance.now();
     if (now - legendAt < 250) return; // text changes every frame while training: 4 updates/s read better
-    const flags = mode === "grad" ? gradientFlags(latest) : latest.map(() => null);
+    // pooling and flatten layers have no parameters, so no gradient to flag
+    const learns = latest.map((_, k) => Object.keys(state.architecture?.layers?.[k]?.params || { W: 0 }).length > 0);
+    const flags = latest.map(() => null);
+    if (mode === "grad") {
+      const ks = latest.map((_, k) => k).filter((k) => learns[k]);
+      gradientFlags(ks.map((k) => latest[k])).forEach((f, i) => (flags[ks[i]] = f));
+    }
     const n = latest.length;
     const key = JSON.stringify([latest.map((v) => formatSig(v, 2)), flags]);
     if (key === legendKey) return;

@@ -9,7 +9,7 @@ import { fitCanvas } from "../draw.js";
 import { formatSig, formatTick, logTicks } from "../scales.js";
 import { RectTiles, blit } from "../tiles.js";
 import { row, maxAbsOf, gradientFlow, targetsFromOutput, decodeOneHot } from "../maps.js";
-import { seg, samplePicker } from "./cnn.js";
+import { seg, samplePicker, showTip } from "./widgets.js";
 
 const LUT = divergingLUT();
 const LEFT = 76;
@@ -90,10 +90,7 @@ export function createRnnView(el, hooks) {
       text += ` · unit ${u}\n${band.label} = ${formatSig(band.values[t * band.stride + band.offset + u], 5)}`;
     } else if (band.kind === "bars") text += `\n‖share of ∂L/∂W_h‖ = ${formatSig(shown.norms[t], 4)}`;
     else if (band.kind === "cells") text += `\n‖∂L/∂h_t‖ = ${formatSig(shown.dhNorms[t], 4)}`;
-    tip.textContent = text;
-    tip.hidden = false;
-    tip.style.left = `${ev.clientX + 14}px`;
-    tip.style.top = `${ev.clientY + 12}px`;
+    showTip(tip, text, ev);
   });
   canvas.addEventListener("mouseleave", () => (el.tooltip.hidden = true));
   canvas.addEventListener("click", (ev) => {
@@ -105,6 +102,15 @@ export function createRnnView(el, hooks) {
     const arch = state.architecture;
     const ui = hooks.ui();
     const k = recurrentLayer(arch, ui.recLayer);
+    if (k < 0) {
+      // sequence input without a recurrent layer: nothing unrolls
+      fitCanvas(canvas).ctx.clearRect(0, 0, canvas.width, canvas.height);
+      note.hidden = false;
+      note.textContent = "This network has no rnn or lstm layer: insert one (+ in the layer bar) to unroll it through time.";
+      flag.textContent = "";
+      geo = shown = null;
+      return;
+    }
     const spec = arch.layers[k];
     const L = state.layers[k] || {};
     const lstm = spec.type === "lstm";
@@ -336,7 +342,7 @@ export function createRnnView(el, hooks) {
     ctx.font = "9.5px system-ui, sans-serif";
     for (const tick of logTicks(lo, hi, 4)) {
       const yy = ly(tick);
-      if (yy < band.y + 28 || yy > band.y + band.h) continue;
+      if (yy < band.y + 34 || yy > band.y + band.h) continue; // clear of the band's label
       ctx.strokeStyle = "#eef0f4";
       ctx.beginPath();
       ctx.moveTo(x0, yy);
