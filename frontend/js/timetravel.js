@@ -19,7 +19,7 @@ import {
   forkChanges,
 } from "./timeline-model.js";
 
-const POLL_MS = 3000;
+const POLL_MS = 4000; // forks and a fork's parent: their curves move slowly next to the live run's
 
 /** Colours of fork curves (Okabe & Ito, skipping the train / test / lr hues). */
 export const FORK_COLOURS = ["#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#7f7f7f"];
@@ -233,9 +233,15 @@ export function createTimeTravel({ state, api, toast, openSession }) {
     pollAt = now;
     const id = state.session.id;
     const parent = state.info?.parent || null;
+    // A class of viewers need not poll: forks are their controller's business (and the presenter's panel's).
+    const mine = state.session.role === "controller";
+    if (!mine && !parent) {
+      polling = false;
+      return;
+    }
     try {
       const [forks, history, info] = await Promise.all([
-        api.forks(id).catch(() => null),
+        mine ? api.forks(id).catch(() => null) : null,
         parent ? api.history(parent.id, 2000).catch((e) => (e.status === 404 ? "gone" : null)) : null,
         parent && !tr().parent?.training ? api.get(parent.id).catch(() => null) : null,
       ]);

@@ -18,6 +18,7 @@ from websockets.exceptions import InvalidStatus
 
 from server import api
 from server.cli import build_parser, settings_from, uvicorn_options
+from server.client import Client
 from server.settings import Settings
 
 WAIT_SECONDS = 15.0
@@ -91,6 +92,8 @@ def test_a_token_in_the_query_string_authorizes_nothing(server_url: str, make_se
             response = http.post(f"/api/sessions/{sid}/step?{query}", json={"steps": 1})
             assert response.status_code == 401, query
         assert http.get(f"/api/sessions/{sid}").json()["step"] == 0
+    with Client(server_url) as client:  # the "watch it in a browser" link a script prints
+        assert token not in client.attach(sid, token).url
 
 
 def test_no_control_token_ever_reaches_the_server_log(start_server: Callable[..., ServerProcess]) -> None:

@@ -10,7 +10,7 @@ import { formatSig } from "../scales.js";
 import { RectTiles, blit } from "../tiles.js";
 import { row, backwardOfSample, gridFit, receptiveField, maxAbsOf, targetsFromOutput } from "../maps.js";
 import { drawKernels } from "./kernels.js";
-import { cellAt, pointIn, cellTooltip, placeholder, frame, outlineCells, clipText, div, span, seg, samplePicker } from "./widgets.js";
+import { cellAt, pointIn, cellTooltip, placeholder, frame, outlineCells, clipText, div, span, seg, samplePicker, batchIndex } from "./widgets.js";
 
 const LUT = divergingLUT();
 const GAP = 26; // between stages
@@ -129,7 +129,7 @@ export function createCnnView(el, hooks) {
     const X = state.batch?.X;
     const n = X ? X.shape[0] : 0;
     const sample = Math.min(ui.sample, Math.max(0, n - 1));
-    samplePick.set(sample, n, state.batch?.indices?.data[sample]);
+    samplePick.set(sample, n, batchIndex(state.batch, sample));
     const hasTensors = !!state.layers[0]?.a || !!state.layers[0]?.W;
     const tooBig = state.info && state.options?.limits && state.info.parameters > state.options.limits.frame_max_parameters;
     note.hidden = !(tooBig || !X);

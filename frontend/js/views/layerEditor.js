@@ -83,9 +83,8 @@ export function createLayerEditor(root, hooks) {
       type.input.addEventListener("change", () => edit((c) => setLayerType(c, k, type.input.value)));
       editor.append(type.label);
     }
-    for (const f of layerFields(layer.type, acts)) {
-      if (last && f.name !== "activation") continue;
-      if (last) continue; // output activation: the Problem select
+    // the output layer's fields follow the data and the Problem menu
+    for (const f of last ? [] : layerFields(layer.type, acts)) {
       const value = layer[f.name] ?? fieldDefault(layer.type, f.name);
       let control;
       if (f.kind === "select") {

@@ -9,7 +9,7 @@ import { fitCanvas } from "../draw.js";
 import { formatSig, formatTick, logTicks } from "../scales.js";
 import { RectTiles, blit } from "../tiles.js";
 import { row, maxAbsOf, gradientFlow, targetsFromOutput, decodeOneHot } from "../maps.js";
-import { seg, samplePicker, showTip } from "./widgets.js";
+import { seg, samplePicker, showTip, batchIndex } from "./widgets.js";
 
 const LUT = divergingLUT();
 const LEFT = 76;
@@ -119,7 +119,7 @@ export function createRnnView(el, hooks) {
     showSeg.set(show);
     const n = L.h ? L.h.shape[0] : 0;
     const sample = Math.min(ui.sample, Math.max(0, n - 1));
-    samplePick.set(sample, n, state.batch?.indices?.data[sample]);
+    samplePick.set(sample, n, batchIndex(state.batch, sample));
     const tooBig = state.info && state.options?.limits && state.info.parameters > state.options.limits.frame_max_parameters;
     note.hidden = !(tooBig || !L.h);
     if (tooBig) note.textContent = `This network has ${state.info.parameters} parameters: frames carry the states of networks up to ${state.options.limits.frame_max_parameters}. Make it smaller to watch it here.`;

@@ -11,6 +11,7 @@ import { createRnnView, recurrentLayer } from "./rnn.js";
 import { createEvaluationView } from "./evaluation.js";
 import { createLayerEditor } from "./layerEditor.js";
 import { renderSpatialExplain } from "./spatialExplain.js";
+import { batchIndex } from "./widgets.js";
 
 const EXPLAIN_EVERY_MS = 500; // while playing
 const EVALUATE_EVERY_MS = 1500; // while playing
@@ -142,7 +143,7 @@ export function createSpatialPanel(el, deps) {
     renderSpatialExplain(asideBody, ex, {
       select,
       sample: ex.sample ?? ui().sample,
-      sampleIndex: (n) => state.batch?.indices?.data[n],
+      sampleIndex: (n) => batchIndex(state.batch, n),
       layerName: (k) => `layer ${k + 1} (${arch?.layers[k]?.type ?? "?"})`,
     });
     asideTitle.textContent = ex.target.kind === "recurrent" ? "Backprop through time" : ex.target.kind === "kernel" ? "Kernel gradient" : ex.target.kind === "input" ? "Input gradient" : "Sliding kernel";

@@ -110,7 +110,7 @@ export function renderSpatialExplain(root, ex, ctx) {
   if (d.kind === "conv_position") convPosition(root, r, d, ctx);
   else if (d.kind === "conv_kernel") convKernel(root, r, d, ctx);
   else if (d.kind === "conv_input") convInput(root, r, d, ctx);
-  else recurrentStep(root, r, d, ctx);
+  else recurrentStep(root, r, d);
 }
 
 function titleOf(t, ctx) {
@@ -245,7 +245,7 @@ function convInput(root, r, d, ctx) {
   root.append(eq([["∂L/∂X = Σ over maps", d.value, "sx-value", true]]));
 }
 
-function recurrentStep(root, r, d, ctx) {
+function recurrentStep(root, r, d) {
   root.append(stepNote(r));
   root.append(h("div", "formula", d.formula));
   const U = Math.min(d.units, MAX_UNITS);
@@ -287,7 +287,6 @@ function recurrentStep(root, r, d, ctx) {
   section(root, `${lstm ? "③" : "②"} This step's share of ∂L/∂W_h = Σ_batch h_{t−1}ᵀ·δ_t`);
   root.append(eq([["‖share of step t‖", d.grad_W_h_step_norm, "sx-step-norm", true]]));
   if (d.truncate) root.append(h("p", "note", `Truncated BPTT, k = ${d.truncate}: a loss term's gradient stops after ${d.truncate} steps; "dropped" is the part of ∂L/∂h_{t+1} that has used up its steps here.`));
-  void ctx;
 }
 
 function vectorTable(cols, U, testid) {

@@ -40,6 +40,12 @@ export function cellTooltip(tip, hit, ev) {
   showTip(tip, `${hit.label} (${hit.row}, ${hit.col})\n${hit.quantity} = ${formatSig(v, 5)}`, ev);
 }
 
+/** The training-set index of batch row n (indices as a frame array or a plain typed array). */
+export function batchIndex(batch, n) {
+  const ix = batch?.indices;
+  return ix ? (ix.data ?? ix)[n] : undefined;
+}
+
 export function showTip(tip, text, ev) {
   tip.textContent = text;
   tip.hidden = false;
