@@ -75,7 +75,14 @@ async def state_at(session: Session, step: int) -> dict[str, Any]:
     return result
 
 
-@router.get("/sessions/{session_id}/at/{step}/frame", summary="A binary frame of a past step")
+@router.get(
+    "/sessions/{session_id}/at/{step}/frame",
+    summary="A binary frame of a past step",
+    response_class=Response,
+    responses={
+        200: {"description": "a binary frame (docs/protocol.md)", "content": {"application/octet-stream": {}}}
+    },
+)
 async def frame_at(
     session: Session,
     step: int,

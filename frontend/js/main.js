@@ -526,7 +526,7 @@ const views = {
   banner: createBanner($("banner"), { recover: actions.recover, reset: actions.reset }),
   spatial: createSpatialPanel(
     { root: $("spatial"), wrap: $("network-wrap"), evaluation: $("evaluation-card"), hide: [$("net-legend"), document.querySelector(".net-tools")], planeCard: document.querySelector(".plane-card") },
-    { api, state, setConfig: actions.setConfig, train: actions.train, canEdit: controller, fail },
+    { api, state, setConfig: actions.setConfig, train: actions.train, canEdit: controller, viewedStep: () => travel.viewedStep() },
   ),
   timeline: createTimeline(
     {

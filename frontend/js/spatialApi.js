@@ -1,9 +1,13 @@
 // REST calls of the CNN / RNN views (server/spatial.py), one function per route, through
 // the page's Api client (js/api.js). Reading routes: no control token.
 
-/** GET …/explain/conv | kernel | input | recurrent for a view target (see views/spatial.js). */
-export function explainSpatial(api, id, target, sample) {
+/**
+ * GET …/explain/conv | kernel | input | recurrent for a view target (see views/spatial.js);
+ * `step`: a recorded past step (time travel), or null for the last traced one.
+ */
+export function explainSpatial(api, id, target, sample, step = null) {
   const q = new URLSearchParams({ layer: String(target.layer) });
+  if (step !== null && step !== undefined) q.set("step", String(step));
   let route;
   if (target.kind === "conv") {
     route = "conv";

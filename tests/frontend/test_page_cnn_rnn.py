@@ -260,3 +260,28 @@ def test_editing_a_conv_layer_and_the_bptt_controls_rebuild_or_change_the_sessio
     assert all(v == 0 for v in norms[:15]) and all(v > 0 for v in norms[15:])
     assert "Truncated BPTT (k = 5)" in pg.get_by_test_id("rnn-flow").inner_text()
     assert pg.errors == []
+
+
+def test_a_past_step_shown_by_time_travel_draws_its_maps_and_explains_that_step(
+    page: Any, server_url: str
+) -> None:
+    pg = page
+    sid = open_view(pg, "data=digits", "cnn")
+    step_once(pg, 1)
+    step_once(pg, 2)
+    wait_drawn(pg, "cnn-maps", 2)
+    then = shown_map(pg, 0, 1)
+    step_once(pg, 3)
+    step_once(pg, 4)
+    wait_drawn(pg, "cnn-maps", 4)
+    pg.evaluate("window.__bpl.travel.show(2)")
+    wait_drawn(pg, "cnn-maps", 2)
+    np.testing.assert_allclose(shown_map(pg, 0, 1), then, rtol=1e-6)
+    point = pg.evaluate("window.__bpl.views.spatial.cnn.mapPoint(0, 1, 1, 1)")
+    pg.mouse.click(point["x"], point["y"])
+    panel = pg.get_by_test_id("spatial-explain")
+    panel.get_by_test_id("sx-z").wait_for()
+    assert panel.get_by_test_id("sx-step").get_attribute("data-value") == "2"
+    route = get(server_url, f"/api/sessions/{sid}/explain/conv?layer=0&sample=0&filter=1&row=1&col=1&step=2")
+    assert float(panel.get_by_test_id("sx-z").get_attribute("data-value")) == route["data"]["z"]
+    assert pg.errors == []

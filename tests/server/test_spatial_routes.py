@@ -188,3 +188,22 @@ def test_a_sequence_evaluation_gives_predicted_against_target(
     )
     refused = http.get(f"/api/sessions/{sid}/evaluation?split=both")
     assert refused.status_code == 422
+
+
+def test_a_recorded_past_step_is_explained_with_that_steps_own_numbers(
+    http: httpx.Client, make_session: Maker
+) -> None:
+    sid, token = make_session(CNN)
+    for _ in range(2):
+        assert http.post(f"/api/sessions/{sid}/step", headers=bearer(token)).status_code == 200
+    then = get(http, f"/api/sessions/{sid}/trace")
+    assert http.post(f"/api/sessions/{sid}/step", json={"steps": 3}, headers=bearer(token)).status_code == 200
+    assert get(http, f"/api/sessions/{sid}/trace")["step"] == 5
+    query = "explain/conv?layer=0&sample=1&filter=3&row=2&col=2"
+    past = get(http, f"/api/sessions/{sid}/{query}&step=2")
+    assert past["step"] == 2
+    assert past["data"]["z"] == then["layers"][0]["z"][1][3][2][2]
+    gradient = get(http, f"/api/sessions/{sid}/input-gradient?sample=1&step=2")
+    assert gradient["step"] == 2 and gradient["x"][0] == then["X"][1]
+    future = http.get(f"/api/sessions/{sid}/{query}&step=99")
+    assert future.status_code == 422 and "in the future" in future.json()["detail"]

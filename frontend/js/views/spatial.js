@@ -20,7 +20,7 @@ export const initialUi = () => ({ sample: 0, maps: "a", kernels: "W", rnnShow: "
 
 /**
  * @param {{root, wrap, evaluation, hide: HTMLElement[], planeCard: HTMLElement}} el
- * @param {{api, state, setConfig(fn), train(changes), canEdit(): boolean, fail(err)}} deps
+ * @param {{api, state, setConfig(fn), train(changes), canEdit(): boolean, viewedStep(): number|null}} deps
  */
 export function createSpatialPanel(el, deps) {
   const { api, state } = deps;
@@ -111,10 +111,11 @@ export function createSpatialPanel(el, deps) {
     explainAt = performance.now();
     const id = state.session.id;
     const target = ex.target;
-    const step = state.step;
+    const past = deps.viewedStep?.() ?? null; // a page scrubbed back in time explains the step it shows
+    const step = past ?? state.step;
     const sample = u.sample;
     try {
-      const response = await explainSpatial(api, id, target, sample);
+      const response = await explainSpatial(api, id, target, sample, past);
       if (ui().explain?.target === target && id === state.session.id) ui().explain = { status: "ok", target, response, step, sample };
     } catch (err) {
       if (ui().explain?.target === target) {
@@ -129,7 +130,7 @@ export function createSpatialPanel(el, deps) {
 
   function maybeRefreshExplain(now) {
     const ex = ui().explain;
-    if (!ex || explainBusy || ex.step === state.step) return;
+    if (!ex || explainBusy || ex.step === (deps.viewedStep?.() ?? state.step)) return;
     if (state.playing && now - explainAt < EXPLAIN_EVERY_MS) return;
     refreshExplain();
   }
@@ -143,7 +144,7 @@ export function createSpatialPanel(el, deps) {
     renderSpatialExplain(asideBody, ex, {
       select,
       sample: ex.sample ?? ui().sample,
-      sampleIndex: (n) => batchIndex(state.batch, n),
+      sampleIndex: (n) => batchIndex(drawn.batch, n), // the batch drawn: a past one while time travel shows it
       layerName: (k) => `layer ${k + 1} (${arch?.layers[k]?.type ?? "?"})`,
     });
     asideTitle.textContent = ex.target.kind === "recurrent" ? "Backprop through time" : ex.target.kind === "kernel" ? "Kernel gradient" : ex.target.kind === "input" ? "Input gradient" : "Sliding kernel";
@@ -183,9 +184,11 @@ export function createSpatialPanel(el, deps) {
   // --- the panel ------------------------------------------------------------------------------
   let active = "dense";
   let dataSpatial = false;
+  let drawn = state; // the state the views drew last
 
   /** `shown`: the state to draw (a past step while time travel shows one); requests follow the live one. */
   function update(shown, now = performance.now()) {
+    drawn = shown;
     const kind = architectureKind(shown.architecture);
     const spatialData = SPATIAL_KINDS.includes(shown.data?.kind);
     if (kind !== active || spatialData !== dataSpatial) {
