@@ -130,7 +130,9 @@ class DataConfig(Strict):
     length: int | None = Field(None, ge=1)
     size: int | None = Field(None, ge=4)
     target: Literal["last", "sequence"] | None = None
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="draws the data alone; default: from the session seed")
+    seed: int | None = Field(
+        None, ge=0, le=2**53 - 1, description="draws the data alone; default: from the session seed"
+    )
     x: list[Any] | None = None
     y: list[Any] | None = None
     x_test: list[Any] | None = None

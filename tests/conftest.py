@@ -60,7 +60,9 @@ def _wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real server as a subprocess on 127.0.0.1 at a free port, sessions in memory only."""
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    # One server serves the whole suite, and page tests create sessions they never delete:
+    # room for all of them, so no test meets a limit another test used up.
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "BACKPROP_LAB_MAX_SESSIONS": "5000"}
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

@@ -242,5 +242,7 @@ class Conv2D(ActivatedLayer):
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()
-        d.update(filters=self.output_shape[0], kernel=[self.kh, self.kw], stride=self.stride, padding=self.padding)
+        d.update(
+            filters=self.output_shape[0], kernel=[self.kh, self.kw], stride=self.stride, padding=self.padding
+        )
         return d

@@ -242,5 +242,5 @@ def test_a_data_seed_redraws_the_data_but_keeps_the_initial_weights() -> None:
     b = TrainingSession({**base, "data": {**base["data"], "seed": 4}})
     assert a.network.theta.tobytes() == b.network.theta.tobytes()
     assert not np.array_equal(a.data.x_train, b.data.x_train)
-    with pytest.raises(ValueError, match="data.seed"):
+    with pytest.raises(ValueError, match=r"data\.seed"):
         TrainingSession({**base, "data": {**base["data"], "seed": -1}})

@@ -63,7 +63,7 @@ export function createCnnView(el, hooks) {
     ["z", "z", "pre-activation z"],
     ["delta", "δ", "δ = ∂L/∂z (pooling: ∂L/∂a)"],
   ], (v) => hooks.setUi({ maps: v }));
-  head.append(title, samplePick.root, label, mapsSeg.root);
+  head.append(title, mapsSeg.root, samplePick.root, label); // the modes stay clear of the explanation panel
   const maps = document.createElement("canvas");
   maps.className = "sx-maps";
   maps.dataset.testid = "cnn-maps";

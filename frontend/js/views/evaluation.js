@@ -119,8 +119,8 @@ export function createEvaluationView(el) {
 
   function drawConfusion() {
     const K = data.confusion.length;
-    const labelW = K > 12 ? 14 : 22;
-    const cell = Math.max(4, Math.floor(Math.min((confusion.clientWidth - labelW - 8) / K, 240 / K)));
+    const labelW = K > 12 ? 14 : K <= 4 ? 40 : 22;
+    const cell = Math.max(4, Math.floor(Math.min((confusion.clientWidth - labelW - 8) / K, 240 / K, 56)));
     const hNeeded = labelW + cell * K + 4;
     if (confusion.style.height !== `${hNeeded}px`) confusion.style.height = `${hNeeded}px`;
     const { ctx, w, h } = fitCanvas(confusion);
@@ -153,10 +153,11 @@ export function createEvaluationView(el) {
     }
     ctx.fillStyle = "#7b8497";
     const every = Math.ceil(10 / cell);
+    const short = (k) => vis(String(names[k] ?? k)).slice(0, K <= 4 ? 6 : 3);
     for (let k = 0; k < K; k += every) {
-      ctx.fillText(vis(String(names[k] ?? k)).slice(0, 3), x + k * cell + cell / 2, y - 8);
+      ctx.fillText(short(k), x + k * cell + cell / 2, y - 8);
       ctx.textAlign = "right";
-      ctx.fillText(vis(String(names[k] ?? k)).slice(0, 3), x - 4, y + k * cell + cell / 2);
+      ctx.fillText(short(k), x - 4, y + k * cell + cell / 2);
       ctx.textAlign = "center";
     }
     ctx.textAlign = "left";

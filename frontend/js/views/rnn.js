@@ -47,7 +47,7 @@ export function createRnnView(el, hooks) {
   const readout = document.createElement("span");
   readout.className = "sx-label";
   readout.dataset.testid = "rnn-readout";
-  head.append(title, samplePick.root, showSeg.root, readout);
+  head.append(title, showSeg.root, samplePick.root, readout);
   const canvas = document.createElement("canvas");
   canvas.className = "sx-time";
   canvas.dataset.testid = "rnn-view-canvas";
