@@ -7,6 +7,7 @@ snapshot, so scrubbing an old step does not pause live training.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.explain import explain_node, explain_parameter
 from engine.gradcheck import TOLERANCE, gradient_check
+from engine.history import EVAL_FIELDS
 from engine.recording import replay
 from engine.session import StepResult, TrainingSession
 from server.api import ERRORS, Manager, Session, _blocking
@@ -94,6 +96,11 @@ async def frame_at(
 
     def run() -> bytes:
         engine, result = _rebuild(session, step)
+        # The header's eval is the history's last one: make that the evaluation at this step
+        # (the replay's own history only logged the steps since its snapshot).
+        ev = engine.evaluate()
+        values = [math.nan if (v := ev[f]) is None else float(v) for f in EVAL_FIELDS]
+        engine.history.evals.record(engine.step_count, *values)
         builder = FrameBuilder(engine, session.frames.frame_max_parameters)
         empty = np.zeros(0)
         header = {

@@ -26,7 +26,8 @@ NET = "document.querySelector('[data-testid=network]')"
 
 
 def session_of(pg: Any) -> tuple[str, str]:
-    return str(pg.evaluate("window.__bpl.state.session.id")), str(pg.evaluate("window.__bpl.state.session.token"))
+    state = pg.evaluate("window.__bpl.state.session")
+    return str(state["id"]), str(state["token"])
 
 
 def train(pg: Any, server_url: str, steps: int) -> int:
@@ -110,7 +111,8 @@ def test_page_scrubbing_to_step_k_shows_the_network_and_explain_numbers_of_step_
     _, arrays = decode_frame(frame.content)
     heat = pg.evaluate("Array.from(window.__bpl.travel.view(window.__bpl.state).heat.output.data)")
     assert np.array_equal(np.asarray(heat, np.float32), arrays["heat.output"].ravel())
-    assert not np.array_equal(np.asarray(pg.evaluate("Array.from(window.__bpl.state.heat.output.data)")), heat)
+    live_heat = pg.evaluate("Array.from(window.__bpl.state.heat.output.data)")
+    assert not np.array_equal(np.asarray(live_heat), heat), "the live run's boundary has moved on"
     # Hovering an edge reads step 23's numbers.
     point = pg.evaluate("window.__bpl.views.network.edgePoint(1, 2, 3, 0.4)")
     pg.mouse.move(point["x"], point["y"])
@@ -125,11 +127,15 @@ def test_page_scrubbing_to_step_k_shows_the_network_and_explain_numbers_of_step_
     panel = pg.get_by_test_id("explain-panel")
     pg.wait_for_function("() => document.querySelector('[data-testid=explain-step]')?.dataset.value === '23'")
     trace = past["trace"]["layers"][1]
-    value = lambda testid: float(panel.get_by_test_id(testid).get_attribute("data-value"))  # noqa: E731
+
+    def value(testid: str) -> float:
+        return float(panel.get_by_test_id(testid).get_attribute("data-value"))
+
     assert close(value("explain-grad"), trace["grad_W"][2][3])
     assert close(value("explain-update"), trace["update_W"][2][3])
     assert close(value("explain-after"), past["params"]["layers"][1]["W"][2][3])
-    assert close(value("explain-before"), past["params"]["layers"][1]["W"][2][3] - trace["update_W"][2][3], 1e-9)
+    before = past["params"]["layers"][1]["W"][2][3] - trace["update_W"][2][3]
+    assert close(value("explain-before"), before, 1e-9)
     # The live run is where it was, and one click brings the page back to it.
     assert step_count(pg) == 60
     pg.locator("#explain-close").click()
@@ -139,7 +145,9 @@ def test_page_scrubbing_to_step_k_shows_the_network_and_explain_numbers_of_step_
     assert pg.errors == []
 
 
-def test_page_arrow_keys_move_through_the_past_one_step_while_paused(open_page: OpenPage, server_url: str) -> None:
+def test_page_arrow_keys_move_through_the_past_one_step_while_paused(
+    open_page: OpenPage, server_url: str
+) -> None:
     pg = open_page()
     train(pg, server_url, 40)
     for _ in range(3):
@@ -204,10 +212,13 @@ def test_page_compare_shows_two_steps_side_by_side(open_page: OpenPage, server_u
     rows = panel.get_by_test_id("compare-norms").locator("tbody tr")
     assert rows.count() == len(want["layers"]) == 3
     for k, layer in enumerate(want["layers"]):
-        cell = lambda col, k=k: float(rows.nth(k).locator(f"[data-col={col}]").get_attribute("data-value"))  # noqa: E731
-        assert close(cell("norm-a"), layer["norm_a"]) and close(cell("norm-b"), layer["norm_b"])
+        cells = {
+            c: float(rows.nth(k).locator(f"[data-col={c}]").get_attribute("data-value"))
+            for c in ("norm-a", "norm-b", "change")
+        }
+        assert close(cells["norm-a"], layer["norm_a"]) and close(cells["norm-b"], layer["norm_b"])
         change = math.sqrt(sum(np.sum(np.asarray(v) ** 2) for v in layer["change"].values()))
-        assert close(cell("change"), change, 1e-9)
+        assert close(cells["change"], change, 1e-9)
     shown = re.search(r"train (\S+)", pg.get_by_test_id("compare-eval-b").inner_text())
     assert shown and close(float(shown.group(1)), want["eval_b"]["train_loss"], 1e-3)
     # Both decision boundaries are drawn, and they differ.
@@ -237,7 +248,8 @@ def test_page_compare_shows_two_steps_side_by_side(open_page: OpenPage, server_u
     pg.mouse.up()
     pg.wait_for_function(
         "() => { const p = document.querySelector('[data-testid=compare-panel]');"
-        " return p.dataset.status === 'ok' && p.dataset.shownA === '10' && Math.abs(Number(p.dataset.shownB) - 40) <= 2; }"
+        " return p.dataset.status === 'ok' && p.dataset.shownA === '10'"
+        " && Math.abs(Number(p.dataset.shownB) - 40) <= 2; }"
     )
     assert not pg.evaluate("window.__bpl.travel.viewing()"), "dragging a marker does not scrub"
     assert pg.errors == []
@@ -260,7 +272,7 @@ def test_page_fork_from_a_past_step_opens_a_session_that_trains_independently(
     fork = wait_live(pg)
     fork_token = str(pg.evaluate("window.__bpl.state.session.token"))
     assert pg.url.endswith(f"?session={fork}")
-    assert pg.evaluate(f"sessionStorage.getItem('bpl.token.{fork}')") == pg.evaluate("window.__bpl.state.session.token")
+    assert pg.evaluate(f"sessionStorage.getItem('bpl.token.{fork}')") == fork_token
     assert pg.evaluate("window.__bpl.state.session.role") == "controller"
     info = httpx.get(f"{server_url}/api/sessions/{fork}").json()
     assert info["parent"] == {"id": parent, "step": 30}
@@ -276,7 +288,9 @@ def test_page_fork_from_a_past_step_opens_a_session_that_trains_independently(
     straight = httpx.get(f"{server_url}/api/sessions/{parent}/at/33").json()["params"]["layers"]
     assert forked[0]["W"] != straight[0]["W"], "the fork left its parent's path"
     # Both curves: the parent's, dashed, beside the fork's; and a way back to the parent.
-    pg.wait_for_function("() => (window.__bpl.travel.lossExtras(window.__bpl.state)?.curves || []).length >= 2")
+    pg.wait_for_function(
+        "() => (window.__bpl.travel.lossExtras(window.__bpl.state)?.curves ?? []).length >= 2"
+    )
     back = pg.locator(f"#timeline-legend [data-session='{parent}']")
     back.wait_for()
     assert "forked at 30" in back.inner_text()
@@ -312,7 +326,9 @@ def test_page_gradient_check_shows_numeric_beside_analytic_within_1e_6_in_float6
     # One layer.
     pg.get_by_test_id("gradcheck-scope").select_option("1")
     pg.get_by_test_id("gradcheck-run").click()
-    pg.wait_for_function("() => document.querySelectorAll('[data-testid=gradcheck-table] tbody tr').length === 72")
+    pg.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=gradcheck-table] tbody tr').length === 72"
+    )
     assert all(t.startswith("L2.") for t in rows.locator("td:first-child").all_inner_texts())
     pg.get_by_role("button", name="Close the gradient check").click()
     # The weight in the explain panel.

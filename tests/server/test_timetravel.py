@@ -157,6 +157,8 @@ def test_a_frame_of_a_past_step_is_a_websocket_frame_marked_past(
     assert np.allclose(arrays["L0.W"], want[0]["W"], rtol=1e-6, atol=1e-7)  # float32 on the wire
     assert arrays["L1.grad_W"].shape == want[1]["W"].shape
     assert len(arrays["points.step"]) == 0
+    assert header["eval"]["step"] == 30, "the evaluation of step 30, not the replay's last logged one"
+    assert header["eval"]["train_loss"] == at(http, sid, 30)["eval"]["train_loss"]
 
 
 def test_explaining_a_past_step_equals_the_live_explanation_when_the_run_stood_there(

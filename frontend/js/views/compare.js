@@ -86,7 +86,7 @@ export function createComparePanel(mount, travel) {
       norms,
       make("h4", { textContent: "Every weight's change ΔW = W(B) − W(A)" }),
       net,
-      make("div", { class: "cmp-legend" }, make("span", {}, "shrank", ramp, "grew"), readout),
+      make("div", { class: "cmp-legend" }, make("span", {}, "ΔW < 0", ramp, "ΔW > 0 · width ∝ √|ΔW| · node: Δb"), readout),
       netNote,
     ),
   );
