@@ -329,6 +329,7 @@ async def history(
                     "loss": steps.column("loss")[pick],
                     "lr": steps.column("lr")[pick],
                     "stride": steps.stride,
+                    "recorded": session.recorded_range(),
                     "evals": {
                         "step": evals.steps[epick],
                         **{f: evals.column(f)[epick] for f in evals.fields},

@@ -186,6 +186,24 @@ class Run:
         result: dict[str, Any] = self._call("POST", "/recover", json={} if lr is None else {"lr": lr})
         return result
 
+    def at(self, step: int) -> dict[str, Any]:
+        """The run as it was after a recorded ``step``: params, eval and that step's trace."""
+        result: dict[str, Any] = _arrays(self._call("GET", f"/at/{step}"))
+        return result
+
+    def fork(self, step: int | None = None, **training: Any) -> Run:
+        """A new session from now (or a recorded ``step``), with optional training changes."""
+        body: dict[str, Any] = {} if step is None else {"step": step}
+        if training:
+            body["training"] = training
+        created = self.client.request("POST", f"/api/sessions/{self.id}/fork", json=body)
+        return Run(self.client, created["id"], created["control_token"])
+
+    def gradcheck(self, **options: Any) -> dict[str, Any]:
+        """Finite differences beside backprop, e.g. ``run.gradcheck(layer=0, param="W", index=[0, 1])``."""
+        result: dict[str, Any] = self._call("POST", "/gradcheck", json=options)
+        return result
+
     def export(self) -> bytes:
         """The whole session as a file (config, weights, optimizer state, RNG, history) to import again."""
         data: bytes = self._call("GET", "/export", raw=True)

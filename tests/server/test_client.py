@@ -81,3 +81,20 @@ def test_frames_yields_hello_then_decoded_frames(run: Run) -> None:
     header, arrays = got[-1]
     assert header["step"] == 5
     assert arrays["L0.W"].shape == (2, 4) and arrays["points.step"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_time_travel_from_the_client_revisits_forks_and_checks_gradients(run: Run) -> None:
+    run.step(5)
+    run.step(10)
+    past = run.at(5)
+    assert past["step"] == 5 and past["trace"] is not None
+    fork = run.fork(step=5, optimizer={"name": "adam", "lr": 0.01})
+    try:
+        assert fork.info()["parent"] == {"id": run.id, "step": 5}
+        assert fork.step(3)["step"] == 8
+        assert run.info()["step"] == 15  # the parent did not move
+    finally:
+        fork.delete()
+    check = run.gradcheck(layer=0, param="W", index=[0, 1])
+    assert check["ok"] and check["max_relative_error"] <= 1e-6
+    assert run.history()["recorded"]["first"] == 0
