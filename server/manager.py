@@ -127,6 +127,7 @@ class SessionManager:
                 self.loop,
                 self.settings.frame_max_parameters,
                 on_change=self._changed,
+                recording_budget_bytes=self.settings.recording_budget_bytes,
             )
             self._sessions[sid] = managed
         self._changed(managed)

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     session_ttl_seconds: float = Field(6 * 3600.0, gt=0, description="idle sessions are deleted after this")
 
     # streaming
+    recording_budget_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=64 * 1024,
+        description="memory for one session's time-travel snapshots (at most 512, thinned with age)",
+    )
     frame_max_parameters: int = Field(
         20_000, ge=0, description="full tensors in frames up to this many parameters"
     )
