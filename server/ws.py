@@ -276,8 +276,14 @@ async def _stream(ws: WebSocket, session_id: str) -> None:
         await ws.close(CLOSE_TRY_AGAIN)
         return
     viewer = Viewer(Subscription(lockstep=session.lockstep), settings.lockstep_backlog)
-    await ws.send_text(await run_in_threadpool(_hello, session, viewer.subscription))
+    # Join the hub before hello: an event raised while hello is being built waits in this
+    # viewer's queue (its sender starts after hello) instead of going to nobody.
     session.hub.add(viewer)
+    try:
+        await ws.send_text(await run_in_threadpool(_hello, session, viewer.subscription))
+    except BaseException:
+        session.hub.remove(viewer)
+        raise
     ws.app.state.sockets.add(ws)
     sender = asyncio.create_task(_send_loop(ws, viewer, session, settings.ws_send_timeout))
     await run_in_threadpool(session.publish_latest)
