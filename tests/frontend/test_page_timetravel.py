@@ -47,9 +47,13 @@ def train(pg: Any, server_url: str, steps: int) -> int:
 
 def scrub_to(pg: Any, step: int) -> None:
     """Drag the timeline's knob from the live end to about ``step``, then ← / → to exactly it."""
-    live = pg.evaluate("window.__bpl.state.step")
-    start = pg.evaluate(f"window.__bpl.views.timeline.pointAt({live})")
-    end = pg.evaluate(f"window.__bpl.views.timeline.pointAt({step})")
+    # The track is redrawn on the next animation frame after a frame lands: wait until it shows
+    # the live step, or the knob's place read from it is stale (a playing run moves many steps a frame).
+    pg.wait_for_function("() => window.__bpl.views.timeline.drawnStep() === window.__bpl.state.step")
+    start, end = pg.evaluate(
+        f"""() => {{ const t = window.__bpl.views.timeline;
+        return [t.pointAt(t.drawnStep()), t.pointAt({step})]; }}"""
+    )
     pg.mouse.move(start["x"] - 1, start["y"])
     pg.mouse.down()
     pg.mouse.move(end["x"], end["y"], steps=8)

@@ -19,6 +19,7 @@ const GRAB_PX = 8;
 export function createTimeline(el, travel, lossGeometry) {
   let state = null;
   let geom = null; // {sx, box}
+  let drawnFor = null; // the live step geom was computed for
   let drag = null; // "scrub" | "a" | "b"
   let hoverX = null;
   let legendKey = "";
@@ -119,6 +120,7 @@ export function createTimeline(el, travel, lossGeometry) {
     const { ctx, w, h } = fitCanvas(el.canvas);
     ctx.clearRect(0, 0, w, h);
     geom = scale(w);
+    drawnFor = s.step;
     const { sx, box } = geom;
     const p = s.ui.presenter ? 1.3 : 1;
     const font = Math.round(10 * p);
@@ -305,7 +307,11 @@ export function createTimeline(el, travel, lossGeometry) {
       drag = null;
       legendKey = "";
     },
-    /** Client coordinates of a step on the track (for tests and tours). */
+    /** The live step the track was last drawn for: pointAt() is exact once it equals state.step. */
+    drawnStep() {
+      return drawnFor;
+    },
+    /** Client coordinates of a step on the track as last drawn (for tests and tours). */
     pointAt(step) {
       if (!geom) return null;
       const r = el.canvas.getBoundingClientRect();
