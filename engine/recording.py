@@ -87,7 +87,7 @@ class Recorder:
         if last is not None and not pin:
             if step < last.step + self.min_gap:
                 return False
-        state = session.state()
+        state = session.state(history=False)
         state["history"] = copy.deepcopy(_EMPTY_HISTORY)
         snap = Snapshot(step, state, pin, _state_bytes(state))
         if last is not None and last.step == step:

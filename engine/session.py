@@ -492,8 +492,12 @@ class TrainingSession:
 
     # --- persistence ---------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
-        """Everything needed to continue bit for bit: plain data and NumPy arrays (copies)."""
+    def state(self, history: bool = True) -> dict[str, Any]:
+        """Everything needed to continue bit for bit: plain data and NumPy arrays (copies).
+
+        ``history=False`` leaves the loss curves out (``None``): a time-travel snapshot does
+        not need them, and copying them is most of the cost of a snapshot of a small network.
+        """
         return {
             "version": STATE_VERSION,
             "config": copy.deepcopy(self.config),
@@ -505,7 +509,7 @@ class TrainingSession:
             "pos": self._pos,
             "step": self.step_count,
             "epoch": self.epoch,
-            "history": self.history.state(),
+            "history": self.history.state() if history else None,
             "divergence": None if self.divergence is None else self.divergence.to_dict(),
             "watch": {
                 "start_loss": self._start_loss,

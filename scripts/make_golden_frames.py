@@ -49,7 +49,6 @@ def _frames() -> dict[str, bytes]:
     result = session.step(3, "full")
     points = (np.arange(first + 1, first + 4, dtype=np.float64), result.losses, result.lrs)
     builder = FrameBuilder(session, 20_000)
-    key = (TENSORS, 8, 4)
     header = {
         "session": "golden",
         "generation": 2,
@@ -58,16 +57,19 @@ def _frames() -> dict[str, bytes]:
         "playing": False,
         "divergence": None,
     }
-    built = builder.build([key], header, points, result.summary, result.trace)[key]
-    head, arrays = decode_frame(built)
-    head["time"] = FIXED_TIME
-    specs = head.pop("arrays")
-    frame = encode_frame(head, [(s["name"], arrays[s["name"]], s["dtype"]) for s in specs])
+    frames = {}
+    for name, bits in (("frame_blobs", 32), ("frame_q8_blobs", 8)):  # heatmaps as float32, as q8 codes
+        key = (TENSORS, 8, 4, bits)
+        built = builder.build([key], header, points, result.summary, result.trace)[key]
+        head, arrays = decode_frame(built)
+        head["time"] = FIXED_TIME
+        specs = head.pop("arrays")
+        frames[name] = encode_frame(head, [(s["name"], arrays[s["name"]], s["dtype"]) for s in specs])
     points_msg = encode_frame(
         {"type": "points", "protocol": 1, "session": "golden", "generation": 2},
         [("points.step", points[0], "f8"), ("points.loss", points[1], "f8"), ("points.lr", points[2], "f8")],
     )
-    return {"frame_blobs": frame, "points_blobs": points_msg}
+    return {**frames, "points_blobs": points_msg}
 
 
 def _expected(message: bytes) -> dict[str, Any]:

@@ -17,12 +17,11 @@ from numpy.typing import NDArray
 from engine.datasets import apply_features
 from engine.session import TrainingSession
 from engine.trace import StepSummary, StepTrace
-from server.frames import encode_frame
-from server.protocol import PROTOCOL_VERSION, jsonable
+from server.frames import QUANTIZED, encode_frame
+from server.protocol import PROTOCOL_VERSION, SubscriptionKey, jsonable
 
-__all__ = ["FrameBuilder", "SubscriptionKey"]
+__all__ = ["FrameBuilder"]
 
-SubscriptionKey = tuple[tuple[str, ...], int, int]
 # Trace arrays of the backward pass besides delta: sent with the "deltas" tensors.
 _BACKWARD_EXTRAS = frozenset({"dh", "dc", "grad_W_h_per_step", "grad_W_h_step_norm"})
 Arrays = list[tuple[str, NDArray[Any], str | None]]
@@ -57,14 +56,15 @@ class FrameBuilder:
             grid = self._grids[res] = apply_features(points, features)
         return grid
 
-    def _heatmaps(self, output_res: int, node_res: int) -> Arrays:
+    def _heatmaps(self, output_res: int, node_res: int, bits: int) -> Arrays:
         arrays: Arrays = []
         engine = self.engine
+        code = QUANTIZED if bits == 8 else "f4"
         if output_res:
             grid = self._grid(output_res)
             if grid is not None:
                 out = engine.predict(grid)[-1]["a"]
-                arrays.append(("heat.output", out[:, 0].reshape(output_res, output_res), "f4"))
+                arrays.append(("heat.output", out[:, 0].reshape(output_res, output_res), code))
                 if out.shape[1] > 1:
                     arrays.append(
                         ("heat.output_class", out.argmax(axis=1).reshape(output_res, output_res), "u1")
@@ -73,10 +73,10 @@ class FrameBuilder:
             grid = self._grid(node_res)
             if grid is not None:
                 r = node_res
-                arrays.append(("heat.input", grid.T.reshape(-1, r, r), "f4"))
+                arrays.append(("heat.input", grid.T.reshape(-1, r, r), code))
                 for k, values in enumerate(engine.predict(grid)):
                     a = values["a"]
-                    arrays.append((f"heat.L{k}", a.reshape(r * r, -1).T.reshape(-1, r, r), "f4"))
+                    arrays.append((f"heat.L{k}", a.reshape(r * r, -1).T.reshape(-1, r, r), code))
         return arrays
 
     def _tensors(self, tensors: tuple[str, ...], trace: StepTrace | None) -> Arrays:
@@ -129,16 +129,16 @@ class FrameBuilder:
             ("points.loss", losses, "f8"),
             ("points.lr", lrs, "f8"),
         ]
-        heat_cache: dict[tuple[int, int], Arrays] = {}
+        heat_cache: dict[tuple[int, int, int], Arrays] = {}
         tensor_cache: dict[tuple[str, ...], Arrays] = {}
         frames: dict[SubscriptionKey, bytes] = {}
         for key in keys:
-            tensors, output_res, node_res = key
-            if (output_res, node_res) not in heat_cache:
-                heat_cache[(output_res, node_res)] = self._heatmaps(output_res, node_res)
+            tensors, output_res, node_res, bits = key
+            heat_key = (output_res, node_res, bits)
+            if heat_key not in heat_cache:
+                heat_cache[heat_key] = self._heatmaps(output_res, node_res, bits)
             if tensors not in tensor_cache:
                 tensor_cache[tensors] = self._tensors(tensors, trace)
-            frames[key] = encode_frame(
-                base_header, point_arrays + tensor_cache[tensors] + heat_cache[(output_res, node_res)]
-            )
+            arrays = point_arrays + tensor_cache[tensors] + heat_cache[heat_key]
+            frames[key] = encode_frame(base_header, arrays)
         return frames

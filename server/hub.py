@@ -17,11 +17,12 @@ from typing import Any
 
 from server.frames import encode_frame
 from server.points import PointsRing
-from server.protocol import PROTOCOL_VERSION, Subscription, jsonable
+from server.protocol import PROTOCOL_VERSION, Subscription, SubscriptionKey, jsonable
 
 __all__ = ["EncodedFrame", "Hub", "Viewer"]
 
 MAX_TEXT_BACKLOG = 64
+MAX_CATCH_UP_KEPT = 64  # shared catch-up messages kept before the cache starts anew
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,14 @@ class Viewer:
         self.texts.clear()
         return out
 
-    def take_frames(self, ring: PointsRing, session_id: str) -> list[bytes]:
-        """The frames due to this socket now, in order, each preceded by any catch-up points it needs."""
+    def take_frames(
+        self, ring: PointsRing, session_id: str, shared: dict[tuple[int, float, float], bytes] | None = None
+    ) -> list[bytes]:
+        """The frames due to this socket now, in order, each preceded by any catch-up points it needs.
+
+        ``shared`` (the hub's :attr:`Hub.catch_up`) lets viewers that skipped the same frames share
+        one encoded catch-up message instead of encoding one each.
+        """
         out: list[bytes] = []
         frames = list(self.backlog)
         self.backlog.clear()
@@ -91,7 +98,12 @@ class Viewer:
                 self.generation = frame.generation
                 self.last_point = frame.first_point - 1 if frame.first_point != float("inf") else frame.step
             elif frame.first_point != float("inf") and frame.first_point > self.last_point + 1:
-                catch_up = self._points(ring, session_id, frame)
+                key = (frame.generation, self.last_point, frame.first_point)
+                catch_up = shared.get(key) if shared is not None else None
+                if catch_up is None:
+                    catch_up = self._points(ring, session_id, frame)
+                    if shared is not None and catch_up is not None:
+                        shared[key] = catch_up
                 if catch_up is not None:
                     out.append(catch_up)
             out.append(frame.data)
@@ -126,9 +138,12 @@ class Hub:
     def __init__(self) -> None:
         self.viewers: set[Viewer] = set()
         # read by the training thread: replaced whole, never mutated
-        self.keys: frozenset[tuple[tuple[str, ...], int, int]] = frozenset()
+        self.keys: frozenset[SubscriptionKey] = frozenset()
         self.max_fps = 0.0
         self.lockstep_wanted = False
+        # catch-up points messages of the latest delivery, by (generation, last point held, first
+        # point of the frame): 200 viewers that skipped the same frames share one encoding
+        self.catch_up: dict[tuple[int, float, float], bytes] = {}
 
     def refresh(self) -> None:
         live = [v for v in self.viewers if not v.closed]
@@ -145,7 +160,9 @@ class Hub:
         self.viewers.discard(viewer)
         self.refresh()
 
-    def deliver(self, frames: dict[tuple[tuple[str, ...], int, int], EncodedFrame], lockstep: bool) -> None:
+    def deliver(self, frames: dict[SubscriptionKey, EncodedFrame], lockstep: bool) -> None:
+        if len(self.catch_up) > MAX_CATCH_UP_KEPT:
+            self.catch_up.clear()
         for viewer in self.viewers:
             frame = frames.get(viewer.subscription.key)
             if frame is not None:

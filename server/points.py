@@ -51,17 +51,31 @@ class PointsRing:
             self._count += n
 
     def since(self, step: float) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        """Copies of the points with step number > ``step`` still held, oldest first."""
+        """Copies of the points with step number > ``step`` still held, oldest first.
+
+        Step numbers only rise within a generation, so the held points are sorted: a binary
+        search finds the first one wanted, and only the points asked for are copied (a frame
+        asks for a few hundred of the 65,536 held).
+        """
         with self._lock:
             held = min(self._count, self.capacity)
-            if held == 0:
+            start = (self._count - held) % self.capacity
+            # the held points in order: [start, start + held) wrapped around the end of the arrays
+            head = slice(start, min(start + held, self.capacity))
+            tail = slice(0, held - (head.stop - head.start))
+            spans = []
+            for span in (head, tail):
+                if span.stop > span.start:
+                    first = span.start + int(np.searchsorted(self._step[span], step, side="right"))
+                    if first < span.stop:
+                        spans.append(slice(first, span.stop))
+            if not spans:
                 empty = np.zeros(0)
                 return empty, empty, empty
-            start = (self._count - held) % self.capacity
-            order = (np.arange(held) + start) % self.capacity
-            steps = self._step[order]
-            keep = steps > step
-            return steps[keep], self._loss[order][keep], self._lr[order][keep]
+            def gather(column: NDArray[np.float64]) -> NDArray[np.float64]:
+                return np.concatenate([column[span] for span in spans])
+
+            return gather(self._step), gather(self._loss), gather(self._lr)
 
     @property
     def last_step(self) -> float:

@@ -16,6 +16,7 @@ __all__ = [
     "TENSORS",
     "ProtocolError",
     "Subscription",
+    "SubscriptionKey",
     "jsonable",
 ]
 
@@ -25,6 +26,10 @@ CLIENT_TYPES = ("subscribe", "control", "auth", "ping", "view")
 CONTROL_ACTIONS = ("play", "pause", "step", "reset", "set", "recover")
 MIN_FPS, MAX_FPS = 1.0, 60.0
 MIN_HEAT, MAX_HEAT = 4, 200
+HEAT_BITS = (8, 32)  # heatmaps as q8 codes (the page) or float32 (the default)
+
+# (tensors, output resolution, node resolution, heatmap bits): clients with equal keys share a frame
+SubscriptionKey = tuple[tuple[str, ...], int, int, int]
 
 
 class ProtocolError(Exception):
@@ -42,18 +47,19 @@ class Subscription:
     tensors: tuple[str, ...] = TENSORS
     heat_output: int = 50
     heat_nodes: int = 20
+    heat_bits: int = 32
     lockstep: bool = False
 
     @property
-    def key(self) -> tuple[tuple[str, ...], int, int]:
+    def key(self) -> SubscriptionKey:
         """Clients with equal keys share one encoded frame."""
-        return (self.tensors, self.heat_output, self.heat_nodes)
+        return (self.tensors, self.heat_output, self.heat_nodes, self.heat_bits)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "fps": self.fps,
             "tensors": list(self.tensors),
-            "heatmaps": {"output": self.heat_output, "nodes": self.heat_nodes},
+            "heatmaps": {"output": self.heat_output, "nodes": self.heat_nodes, "bits": self.heat_bits},
             "lockstep": self.lockstep,
         }
 
@@ -77,9 +83,16 @@ class Subscription:
             sub = replace(sub, tensors=tuple(t for t in TENSORS if t in tensors))
         if "heatmaps" in message:
             heat = message["heatmaps"]
-            if not isinstance(heat, dict) or set(heat) - {"output", "nodes"}:
-                raise ProtocolError(400, "subscribe: heatmaps must be an object with 'output' and/or 'nodes'")
-            for key in heat:
+            if not isinstance(heat, dict) or set(heat) - {"output", "nodes", "bits"}:
+                raise ProtocolError(
+                    400, "subscribe: heatmaps must be an object with 'output', 'nodes' and/or 'bits'"
+                )
+            bits = heat.get("bits", sub.heat_bits)
+            if isinstance(bits, bool) or bits not in HEAT_BITS:
+                raise ProtocolError(400, f"subscribe: heatmaps.bits must be 8 or 32, got {bits!r}")
+            for key in ("output", "nodes"):
+                if key not in heat:
+                    continue
                 value = heat[key]
                 ok = isinstance(value, int) and not isinstance(value, bool)
                 if not ok or not (value == 0 or MIN_HEAT <= value <= MAX_HEAT):
@@ -88,6 +101,7 @@ class Subscription:
                 sub,
                 heat_output=heat.get("output", sub.heat_output),
                 heat_nodes=heat.get("nodes", sub.heat_nodes),
+                heat_bits=int(bits),
             )
         if "lockstep" in message:
             if not isinstance(message["lockstep"], bool):

@@ -26,6 +26,12 @@ from server.points import PointsRing
 from server.protocol import jsonable
 from server.schemas import PlayOptions
 
+# While playing, a time-travel snapshot at most this often (each is a copy of the whole state);
+# a past step between two is replayed from the earlier one. Changes and pauses always snapshot.
+CAPTURE_SECONDS = 0.05
+# Frames (heatmaps, encoding) may take at most one part in this many of a playing session's time.
+FRAME_COST_SHARE = 5
+
 __all__ = ["ManagedSession"]
 
 
@@ -58,6 +64,7 @@ class ManagedSession:
         self.deleted = False
         self._published_step = 0
         self._next_frame = 0.0
+        self._captured_at = -math.inf  # when play last took a time-travel snapshot
         self._step_seconds = 1e-4  # running estimate of one untraced step
         self._speed_credit = 0.0
         self._last_slice = time.monotonic()
@@ -243,6 +250,7 @@ class ManagedSession:
             self.playing = False
             self.last_stop_reason = reason
             if was:
+                self.recorder.capture(self.engine)
                 self._changed("pause", reason=reason)
                 self.publish(self.engine.last_summary, self.engine.last_trace)
 
@@ -269,8 +277,15 @@ class ManagedSession:
                     return (1.0 - self._speed_credit) / speed
             else:
                 allowed = 1 << 30
-            frame_due = self.hub.max_fps > 0 and now >= self._next_frame
+            # A frame falls due on a fixed beat of 1/fps. When the beat lands inside this slice the
+            # slice ends on it, so frames leave on time instead of at the first slice boundary
+            # after it (which made 60 fps come out as ~50).
+            fps = self.hub.max_fps
+            frame_at = self._next_frame if fps > 0 else math.inf
             deadline = now + budget_seconds
+            frame_due = frame_at <= deadline
+            if frame_due:
+                deadline = max(now, frame_at)
             done = 0
             summary: StepSummary | None = None
             trace: StepTrace | None = None
@@ -301,15 +316,23 @@ class ManagedSession:
                 summary, trace = result.summary, result.trace
             if speed is not None:
                 self._speed_credit -= done
-            self.recorder.capture(self.engine)
+            if time.monotonic() - self._captured_at >= CAPTURE_SECONDS:
+                self.recorder.capture(self.engine)
+                self._captured_at = time.monotonic()
             if self.engine.divergence is not None:
                 self._on_divergence()
                 return math.inf
             stop = self._stop_reason()
             if frame_due and (trace is not None or stop):
-                # max_fps is read again: the last viewer may have left since frame_due was computed
-                self._next_frame = now + 1.0 / max(self.hub.max_fps, 1.0)
+                started = time.monotonic()
                 self.publish(summary, trace)
+                cost = time.monotonic() - started
+                # The next beat follows this one (max_fps is read again: the last viewer may have
+                # left meanwhile). Frames never take more than 1/FRAME_COST_SHARE of the time: when
+                # building and handing them over is slow (a busy machine, a crowded event loop),
+                # the frame rate drops instead of the training speed.
+                period = 1.0 / max(self.hub.max_fps, 1.0)
+                self._next_frame = max(frame_at + period, started + cost * FRAME_COST_SHARE, time.monotonic())
             if stop:
                 self.pause(stop)
                 return math.inf

@@ -22,7 +22,7 @@ from engine.recording import replay
 from engine.session import StepResult, TrainingSession
 from server.api import ERRORS, Manager, Session, _blocking
 from server.framebuilder import FrameBuilder
-from server.protocol import TENSORS, jsonable
+from server.protocol import HEAT_BITS, TENSORS, jsonable
 from server.schemas import (
     CreatedSession,
     ExplainResponse,
@@ -90,9 +90,12 @@ async def frame_at(
     step: int,
     output: Annotated[int, Query(ge=0, le=200)] = 50,
     nodes: Annotated[int, Query(ge=0, le=200)] = 20,
+    bits: Annotated[int, Query(description="heatmaps as q8 codes (8) or float32 (32)")] = 32,
 ) -> Response:
     """The same binary frame the websocket sends (docs/protocol.md), for step ``step``:
     the page draws a past step with the code that draws live ones."""
+    if bits not in HEAT_BITS:
+        raise HTTPException(422, f"bits must be 8 (heatmaps as q8 codes) or 32 (float32), got {bits}")
 
     def run() -> bytes:
         engine, result = _rebuild(session, step)
@@ -112,7 +115,7 @@ async def frame_at(
             "divergence": None,
             "past": True,
         }
-        key = (TENSORS, output, nodes)
+        key = (TENSORS, output, nodes, bits)
         summary = None if result is None else result.summary
         trace = None if result is None else result.trace
         return builder.build([key], header, (empty, empty, empty), summary, trace)[key]

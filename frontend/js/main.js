@@ -62,7 +62,8 @@ function subscription(architecture) {
   const nodes = units <= 64 ? 24 : units <= 256 ? 16 : 8;
   // conv / recurrent frames carry whole feature maps and states: fewer frames for bigger ones
   const fps = streamFps(frameElements(architecture, state.config?.training?.batch_size));
-  return { fps, heatmaps: { output: 64, nodes } };
+  // 8-bit heatmaps: a colour map has no more levels to show, and frames shrink ~3× (docs/performance.md)
+  return { fps, heatmaps: { output: 64, nodes, bits: 8 } };
 }
 
 function switchTo(id, token, info, own) {

@@ -29,6 +29,9 @@ const DTYPES = {
   u1: Uint8Array,
 };
 
+// Heatmaps a client subscribed to at 8 bits: one byte a value plus each channel's lo and scale.
+const QUANTIZED = "q8";
+
 const utf8 = new TextDecoder("utf-8");
 
 export class FrameError extends Error {}
@@ -63,20 +66,39 @@ export function decodeFrame(message) {
   const base = start + 4 + headLength;
   const arrays = {};
   for (const spec of header.arrays || []) {
-    const Type = DTYPES[spec.dtype];
+    const quantized = spec.dtype === QUANTIZED;
+    const Type = quantized ? Uint8Array : DTYPES[spec.dtype];
     if (!Type) throw new FrameError(`unknown dtype ${spec.dtype} for ${spec.name}`);
     const count = spec.shape.reduce((n, d) => n * d, 1);
     const at = base + spec.offset;
     if (at + count * Type.BYTES_PER_ELEMENT > start + length) {
       throw new FrameError(`array ${spec.name} runs past the end of the message`);
     }
-    const data =
+    let data =
       at % Type.BYTES_PER_ELEMENT === 0
         ? new Type(buffer, at, count)
         : new Type(buffer.slice(at, at + count * Type.BYTES_PER_ELEMENT));
-    arrays[spec.name] = { data, shape: spec.shape.slice(), dtype: spec.dtype };
+    if (quantized) data = dequantize(data, spec);
+    arrays[spec.name] = { data, shape: spec.shape.slice(), dtype: quantized ? "f4" : spec.dtype };
   }
   return { header, arrays };
+}
+
+/** Float32 values of `q8` codes: lo[c] + code · scale[c], c along the first axis of a 3-D array. */
+function dequantize(codes, spec) {
+  const { lo, scale } = spec;
+  const channels = spec.shape.length >= 3 ? spec.shape[0] : 1;
+  if (!Array.isArray(lo) || !Array.isArray(scale) || lo.length !== channels || scale.length !== channels) {
+    throw new FrameError(`array ${spec.name}: q8 needs ${channels} lo and scale values`);
+  }
+  const out = new Float32Array(codes.length);
+  const per = channels ? codes.length / channels : 0;
+  for (let c = 0; c < channels; c++) {
+    const l = lo[c];
+    const s = scale[c];
+    for (let i = c * per, end = i + per; i < end; i++) out[i] = l + codes[i] * s;
+  }
+  return out;
 }
 
 /** Parse a text message; returns null for anything that is not a JSON object with a type. */

@@ -11,10 +11,10 @@ function buildFrame(header, arrays) {
   const specs = [];
   const blobs = [];
   let offset = 0;
-  for (const [name, dtype, shape, values] of arrays) {
-    const Type = { f4: Float32Array, f8: Float64Array, i4: Int32Array, u1: Uint8Array }[dtype];
+  for (const [name, dtype, shape, values, extra = {}] of arrays) {
+    const Type = { f4: Float32Array, f8: Float64Array, i4: Int32Array, u1: Uint8Array, q8: Uint8Array }[dtype];
     const bytes = new Uint8Array(new Type(values).buffer);
-    specs.push({ name, dtype, shape, offset });
+    specs.push({ name, dtype, shape, offset, ...extra });
     const padded = new Uint8Array(Math.ceil(bytes.length / 8) * 8);
     padded.set(bytes);
     blobs.push(padded);
@@ -105,6 +105,28 @@ test("per-layer arrays are grouped by layer index; batch means by column", () =>
   assert.equal(layers.length, 2);
   assert.ok(layers[0].W);
   assert.equal(columnMean(layers[1].delta, 1), 3);
+});
+
+test("q8 heatmaps decode to float32 values: lo + code × scale, one lo and scale per map", () => {
+  const buf = buildFrame({ type: "frame", step: 4 }, [
+    ["heat.output", "q8", [2, 2], [0, 255, 128, 1], { lo: [-1], scale: [2 / 255] }],
+    ["heat.L0", "q8", [2, 1, 3], [0, 1, 2, 0, 10, 255], { lo: [0.5, -3], scale: [0.25, 0] }],
+    ["L0.W", "f4", [1], [7]],
+  ]);
+  const { arrays } = decodeFrame(buf);
+  const out = arrays["heat.output"];
+  assert.ok(out.data instanceof Float32Array);
+  assert.equal(out.dtype, "f4");
+  assert.deepEqual(out.shape, [2, 2]);
+  const want = [-1, 1, -1 + (128 * 2) / 255, -1 + 2 / 255].map(Math.fround);
+  assert.deepEqual([...out.data], want);
+  assert.deepEqual([...arrays["heat.L0"].data], [0.5, 0.75, 1, -3, -3, -3]);
+  assert.deepEqual([...arrays["L0.W"].data], [7]);
+});
+
+test("a q8 array without one lo and scale per map is refused", () => {
+  const buf = buildFrame({ type: "frame" }, [["heat.L0", "q8", [2, 1, 1], [0, 1], { lo: [0], scale: [1] }]]);
+  assert.throws(() => decodeFrame(buf), (err) => err instanceof FrameError && /lo and scale/.test(err.message));
 });
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -45,15 +45,24 @@ def train(pg: Any, server_url: str, steps: int) -> int:
     return target
 
 
+def knob_and(pg: Any, step_js: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Where the track's live knob is drawn, and where step ``step_js`` (JS over ``live``) is.
+
+    Both come from the track as last drawn: ``state.step`` can be ahead of it (a frame lands,
+    the track is redrawn on the next animation frame), and a point for a step past the drawn
+    end lies off the track.
+    """
+    pg.wait_for_function("() => window.__bpl.views.timeline.drawnStep() === window.__bpl.state.step")
+    points = pg.evaluate(
+        f"""() => {{ const t = window.__bpl.views.timeline; const live = t.drawnStep();
+        return [t.pointAt(live), t.pointAt({step_js})]; }}"""
+    )
+    return points[0], points[1]
+
+
 def scrub_to(pg: Any, step: int) -> None:
     """Drag the timeline's knob from the live end to about ``step``, then ← / → to exactly it."""
-    # The track is redrawn on the next animation frame after a frame lands: wait until it shows
-    # the live step, or the knob's place read from it is stale (a playing run moves many steps a frame).
-    pg.wait_for_function("() => window.__bpl.views.timeline.drawnStep() === window.__bpl.state.step")
-    start, end = pg.evaluate(
-        f"""() => {{ const t = window.__bpl.views.timeline;
-        return [t.pointAt(t.drawnStep()), t.pointAt({step})]; }}"""
-    )
+    start, end = knob_and(pg, str(step))
     pg.mouse.move(start["x"] - 1, start["y"])
     pg.mouse.down()
     pg.mouse.move(end["x"], end["y"], steps=8)
@@ -173,8 +182,7 @@ def test_page_scrubs_back_while_the_run_keeps_training(open_page: OpenPage, serv
     pg.locator("#speed").select_option("100")
     pg.get_by_test_id("play").click()
     wait_step(pg, "s >= 150")
-    start = pg.evaluate("window.__bpl.views.timeline.pointAt(window.__bpl.state.step)")
-    end = pg.evaluate("window.__bpl.views.timeline.pointAt(Math.round(window.__bpl.state.step / 2))")
+    start, end = knob_and(pg, "Math.round(live / 2)")
     pg.mouse.move(start["x"] - 1, start["y"])
     pg.mouse.down()
     pg.mouse.move(end["x"], end["y"], steps=5)
@@ -244,6 +252,7 @@ def test_page_compare_shows_two_steps_side_by_side(open_page: OpenPage, server_u
     k, i, j = (int(g) for g in match.groups()[:3])
     assert close(float(match.group(4)), want["layers"][k - 1]["change"]["W"][i][j], 1e-4)
     # Dragging marker B on the timeline compares another step.
+    pg.wait_for_function("() => window.__bpl.views.timeline.drawnStep() === window.__bpl.state.step")
     b = pg.evaluate("window.__bpl.views.timeline.pointAt(70)")
     to = pg.evaluate("window.__bpl.views.timeline.pointAt(40)")
     pg.mouse.move(b["x"], b["y"])

@@ -167,7 +167,7 @@ def test_subscribe_changes_the_tensors_and_heatmaps_a_frame_carries(
             )
             assert reply["type"] == "subscribed"
             assert reply["subscription"]["tensors"] == ["params", "grads"]
-            assert reply["subscription"]["heatmaps"] == {"output": 30, "nodes": 0}
+            assert reply["subscription"]["heatmaps"] == {"output": 30, "nodes": 0, "bits": 32}
             http.post(f"/api/sessions/{sid}/step", json={"steps": 1}, headers=bearer(token))
             frame = await socket.receive_until(lambda m: is_frame(m) and m["step"] == 1)
             names = set(frame["arrays"])

@@ -31,7 +31,7 @@ class Socket:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         if isinstance(raw, bytes):
             header, arrays = decode_frame(raw)
-            return {**header, "arrays": arrays, "bytes": len(raw)}
+            return {**header, "specs": header.get("arrays", []), "arrays": arrays, "bytes": len(raw)}
         message: dict[str, Any] = json.loads(raw)
         return message
 
