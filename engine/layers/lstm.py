@@ -26,11 +26,17 @@ Backward through time (``δ = ∂L/∂z``, ``∂L/∂h_t`` as in :mod:`engine.la
 Truncation (see :mod:`engine.layers.recurrent`) cuts the ``c`` path and the ``h``
 path at the same step.
 
-Speed: σ(z) = ½ + ½·tanh(z/2), so the pre-activation is kept scaled by
-``s = (½, ½, 1, ½)`` per gate and one ``tanh`` plus one multiply-add gives all four
-gates. The products above that need only forward values (``o ⊙ (1 − tanh² c)``,
-``g ⊙ σ'(z_i)``, …) are formed for all steps at once before the backward loop,
-which then makes six or seven NumPy calls per step.
+Speed (at N = 16, U = 32 a NumPy call costs ~0.3–1 µs whatever its size, so the number
+of calls and their memory layout decide): σ(z) = ½ + ½·tanh(z/2), so the pre-activation
+is kept scaled by ``s = (½, ½, 1, ½)`` per gate and one ``tanh`` plus one multiply-add
+gives all four gates. Every per-step array is feature-major, ``(rows, N)``: a step's
+``z`` and gates are one ``(4U, N)`` block with each gate's rows contiguous (a gate's
+columns of an ``(N, 4U)`` block are strided, 2–4× the time per call), and ``z_t`` is one
+product ``(W_h; W_x; b)ᵀ·(h_{t−1}; x_t; 1)``. The products above that need only forward
+values (``o ⊙ (1 − tanh² c)``, ``g ⊙ σ'(z_i)``, …) are formed for all steps at once, on
+a gate-major copy of the gates, before the backward loop. The forward loop then makes 9
+NumPy calls per step, the backward 8 (9 with ``return_sequences``); the parameter
+gradients are the shared batched products on batch-major copies of δ, h and x.
 """
 
 from __future__ import annotations
@@ -49,35 +55,61 @@ DEFAULT_FORGET_BIAS = 1.0
 
 
 class _LSTMBuffers(SeqBuffers):
-    """The shared recurrent buffers plus gates, cell states and their per-step views."""
+    """The shared buffers plus the LSTM's own, feature-major: a step's array is ``(rows, N)``.
+
+    ``z[t]``, ``gates[t]`` and ``gz[t]`` (δ_t) are ``(4U, N)`` with gate ``k`` in rows
+    ``k·U … (k+1)·U``; the base's batch-major ``z``, ``d``, ``ext`` and ring buffers are
+    reused, reshaped feature-major; ``h``, ``dh``, ``delta``, ``xt`` are filled batch-major
+    for the shared gradient products and the trace.
+    """
 
     def __init__(self, layer: LSTM, n: int, backward: bool) -> None:
         super().__init__(layer, n, backward)
-        t, u, dt = layer.steps, layer.units, layer.dtype
-        self.gates = np.empty((t, n, 4 * u), dt)  # i, f, g, o after their nonlinearity
-        self.c = np.zeros((t + 1, n, u), dt)  # c[t] = c_t, c[0] = 0
-        self.tc = np.empty((t, n, u), dt)  # tanh(c_t) of step t
-        self.tmp_c = np.empty((n, u), dt)
-        self.wh_s = np.empty((u, 4 * u), dt)  # W_h with gate columns scaled by s
-        # s and the gate offsets as whole (n, 4U) rows: same-shape ufuncs are ~3× faster than broadcasting
-        self.scale = np.ascontiguousarray(np.broadcast_to(layer._scale, (n, 4 * u)))
-        self.offset = np.ascontiguousarray(np.broadcast_to(layer._offset, (n, 4 * u)))
-        self.gate_steps, self.c_steps, self.tc_steps = list(self.gates), list(self.c), list(self.tc)
-        self.i_steps = [g[:, :u] for g in self.gates]
-        self.f_steps = [g[:, u : 2 * u] for g in self.gates]
-        self.g_steps = [g[:, 2 * u : 3 * u] for g in self.gates]
-        self.o_steps = [g[:, 3 * u :] for g in self.gates]
+        t, f, u, dt = layer.steps, layer.inputs, layer.units, layer.dtype
+        self.hx = np.zeros((t + 1, u + f + 1, n), dt)  # hx[t] = (h_{t−1}; x_t; 1): z_t is one product
+        self.hx[:, u + f] = 1
+        self.w = np.empty((4 * u, u + f + 1), dt)  # (W_h; W_x; b)ᵀ with gate rows scaled by s
+        self.z = self.z.reshape(t, 4 * u, n)  # the base's buffer, reused feature-major
+        self.gates = np.empty((t, 4 * u, n), dt)  # i, f, g, o after their nonlinearity
+        self.c = np.zeros((t + 1, u, n), dt)  # c[t] = c_t, c[0] = 0
+        self.tc = np.empty((t, u, n), dt)  # tanh(c_t) of step t
+        self.tmp_g = self.tmp_g.reshape(4 * u, n)
+        self.tmp_c, self.tmp_c2 = np.empty((u, n), dt), np.empty((u, n), dt)
+        # s and the gate offsets as whole (4U, N) blocks: same-shape ufuncs are ~3× faster than broadcasting
+        self.scale = np.ascontiguousarray(np.broadcast_to(layer._scale[:, None], (4 * u, n)))
+        self.offset = np.ascontiguousarray(np.broadcast_to(layer._offset[:, None], (4 * u, n)))
+        self.z_steps, self.hx_steps, self.gate_steps = list(self.z), list(self.hx), list(self.gates)
+        self.h_steps = [x[:u] for x in self.hx]  # h_t is written straight into hx[t + 1]
+        self.c_steps, self.tc_steps = list(self.c), list(self.tc)
+        self.i_steps, self.f_steps, self.g_steps, self.o_steps = (
+            [g[k * u : (k + 1) * u] for g in self.gates] for k in range(4)
+        )
         if not backward:
             return
-        self.op = np.empty((t, n, u), dt)  # ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t)
-        self.rd = np.empty((t, n, 3 * u), dt)  # (g⊙σ'(z_i), c_{t−1}⊙σ'(z_f), i⊙tanh'(z_g))
-        self.td = np.empty((t, n, u), dt)  # tanh(c_t) ⊙ σ'(z_o)
-        self.dc = np.zeros((t, n, u), dt)  # ∂L/∂c_t
-        self.op_steps, self.td_steps, self.dc_steps = list(self.op), list(self.td), list(self.dc)
-        self.rd3_steps = [r.reshape(n, 3, u) for r in self.rd]
-        self.dc_b_steps = [d[:, None, :] for d in self.dc]
-        self.delta3_steps = [d[:, : 3 * u].reshape(n, 3, u) for d in self.delta]
-        self.delta_o_steps = [d[:, 3 * u :] for d in self.delta]
+        # the whole-sequence products read each gate of all steps: a gate-major copy makes them contiguous
+        self.g4 = np.empty((4, t, u, n), dt)
+        self.d = self.d.reshape(4, t, u, n)  # f'(z_t): σ' for i, f, o; tanh' for g
+        self.op = np.empty((t, u, n), dt)  # ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t)
+        self.rd = np.empty((3, t, u, n), dt)  # (g⊙σ'(z_i), c_{t−1}⊙σ'(z_f), i⊙tanh'(z_g))
+        self.td = np.empty((t, u, n), dt)  # tanh(c_t) ⊙ σ'(z_o)
+        self.gh = np.zeros((t, u, n), dt)  # ∂L/∂h_t (the base's dh, delta: batch-major copies)
+        self.gc = np.zeros((t, u, n), dt)  # ∂L/∂c_t
+        self.gz = np.zeros((t, 4 * u, n), dt)  # ∂L/∂z_t = δ_t
+        self.tmp_u = self.tmp_u.reshape(u, n)
+        self.tmp_u2 = np.empty((u, n), dt)
+        self.op_steps, self.td_steps = list(self.op), list(self.td)
+        self.gh_steps, self.gc_steps, self.gz_steps = list(self.gh), list(self.gc), list(self.gz)
+        self.rdi_steps, self.rdf_steps, self.rdg_steps = (list(r) for r in self.rd)
+        self.di_steps, self.df_steps, self.dg_steps, self.do_steps = (
+            [d[k * u : (k + 1) * u] for d in self.gz] for k in range(4)
+        )
+        if layer.return_sequences and layer.window < t:  # the ring: one (rows, N) block per live term
+            k = layer.window
+            self.ext = self.ext.reshape(t, u, n)
+            self.ring_h, self.ring_c, self.ring_dc = (
+                a.reshape(k, u, n) for a in (self.ring_h, self.ring_c, self.ring_dc)
+            )
+            self.ring_z = self.ring_z.reshape(k, 4 * u, n)
 
 
 class LSTM(Recurrent):
@@ -114,38 +146,34 @@ class LSTM(Recurrent):
         return b
 
     def _forward_into(self, X: Array, buf: _LSTMBuffers) -> Array:
-        self._load_input(X, buf)
-        s, off = buf.scale, buf.offset
-        buf.z *= self._scale  # z is kept scaled by s: all four gates are then one tanh
-        Wh_s = buf.wh_s
-        np.multiply(self.params["W_h"], self._scale, out=Wh_s)
-        z, h, c, tc, gates, tmp_g, tmp_c = (
-            buf.z_steps,
-            buf.h_steps,
-            buf.c_steps,
-            buf.tc_steps,
-            buf.gate_steps,
-            buf.tmp_g,
-            buf.tmp_c,
-        )
-        i, f, g, o = buf.i_steps, buf.f_steps, buf.g_steps, buf.o_steps
-        for t in range(self.steps):
+        T, F, u = self.steps, self.inputs, self.units
+        np.copyto(buf.hx[:T, u : u + F], X.transpose(1, 2, 0))  # x_t as rows, (F, N)
+        w, s = buf.w, self._scale[:, None]  # z is kept scaled by s: all four gates are then one tanh
+        np.multiply(self.params["W_h"].T, s, out=w[:, :u])
+        np.multiply(self.params["W_x"].T, s, out=w[:, u : u + F])
+        np.multiply(self.params["b"], self._scale, out=w[:, u + F])
+        z, hx, h, gates = buf.z_steps, buf.hx_steps, buf.h_steps, buf.gate_steps
+        i, f, g, o, c, tc = buf.i_steps, buf.f_steps, buf.g_steps, buf.o_steps, buf.c_steps, buf.tc_steps
+        scale, off, tmp_g, fc, ig = buf.scale, buf.offset, buf.tmp_g, buf.tmp_c, buf.tmp_c2
+        # ~0.4 µs per call at this size: local names, `out` passed positionally (keyword parsing costs
+        # ~0.05 µs) and no in-place ops (their overlap check costs ~0.1 µs)
+        dot, tanh, mul, add = np.dot, np.tanh, np.multiply, np.add
+        for t in range(self.steps):  # h_0 = c_0 = 0 make step 0 no special case
             zt, gt, ct = z[t], gates[t], c[t + 1]
-            if t:  # h_0 = 0: the first step has no recurrent term (np.dot: matmul's BLAS call, less overhead)
-                np.dot(h[t], Wh_s, out=tmp_g)
-                zt += tmp_g
-            np.tanh(zt, out=gt)
-            gt *= s
-            gt += off  # i, f, o = σ(z), g = tanh(z)
-            if t:  # c_t = f ⊙ c_{t−1} + i ⊙ g
-                np.multiply(f[t], c[t], out=ct)
-                np.multiply(i[t], g[t], out=tmp_c)
-                ct += tmp_c
-            else:
-                np.multiply(i[t], g[t], out=ct)
-            np.tanh(ct, out=tc[t])
-            np.multiply(o[t], tc[t], out=h[t + 1])  # h_t = o ⊙ tanh(c_t)
-        return self._emit(buf)
+            dot(w, hx[t], zt)  # s ⊙ (W_hᵀh_{t−1} + W_xᵀx_t + b): one BLAS call (np.dot: less overhead)
+            tanh(zt, gt)
+            mul(gt, scale, tmp_g)
+            add(tmp_g, off, gt)  # i, f, o = σ(z), g = tanh(z)
+            mul(f[t], c[t], fc)
+            mul(i[t], g[t], ig)
+            add(fc, ig, ct)  # c_t = f ⊙ c_{t−1} + i ⊙ g
+            tanh(ct, tc[t])
+            mul(o[t], tc[t], h[t + 1])  # h_t = o ⊙ tanh(c_t)
+        if self.return_sequences:
+            np.copyto(buf.out, buf.hx[1:, :u].transpose(2, 0, 1))
+        else:
+            np.copyto(buf.out, buf.hx[T, :u].T)
+        return buf.out
 
     def forward(self, X: Array) -> Array:
         self._check(X)
@@ -155,75 +183,100 @@ class LSTM(Recurrent):
 
     def _local_derivatives(self, buf: _LSTMBuffers) -> None:
         """Every factor of the backward pass that needs only forward values, all steps at once."""
-        u, G, D = self.units, buf.gates, buf.d
+        t, G, D = self.steps, buf.g4, buf.d
+        np.copyto(G.reshape(4, t, -1), buf.gates.reshape(t, 4, -1).swapaxes(0, 1))
+        gi, _, gg, go = G
         np.subtract(1.0, G, out=D)
         D *= G  # σ'(z) = σ(1 − σ) for i, f, o
-        gg, Dg = G[..., 2 * u : 3 * u], D[..., 2 * u : 3 * u]
-        np.multiply(gg, gg, out=Dg)
-        np.subtract(1.0, Dg, out=Dg)  # tanh'(z_g) = 1 − g²
+        np.multiply(gg, gg, out=D[2])
+        np.subtract(1.0, D[2], out=D[2])  # tanh'(z_g) = 1 − g²
         np.multiply(buf.tc, buf.tc, out=buf.op)
         np.subtract(1.0, buf.op, out=buf.op)
-        buf.op *= G[..., 3 * u :]  # ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t)
+        buf.op *= go  # ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t)
         rd = buf.rd
-        np.multiply(gg, D[..., :u], out=rd[..., :u])  # ∂c_t/∂z_i = g ⊙ σ'(z_i)
-        np.multiply(buf.c[:-1], D[..., u : 2 * u], out=rd[..., u : 2 * u])  # ∂c_t/∂z_f = c_{t−1} ⊙ σ'(z_f)
-        np.multiply(G[..., :u], Dg, out=rd[..., 2 * u :])  # ∂c_t/∂z_g = i ⊙ tanh'(z_g)
-        np.multiply(buf.tc, D[..., 3 * u :], out=buf.td)  # ∂h_t/∂z_o = tanh(c_t) ⊙ σ'(z_o)
+        np.multiply(gg, D[0], out=rd[0])  # ∂c_t/∂z_i = g ⊙ σ'(z_i)
+        np.multiply(buf.c[:-1], D[1], out=rd[1])  # ∂c_t/∂z_f = c_{t−1} ⊙ σ'(z_f)
+        np.multiply(gi, D[2], out=rd[2])  # ∂c_t/∂z_g = i ⊙ tanh'(z_g)
+        np.multiply(buf.tc, D[3], out=buf.td)  # ∂h_t/∂z_o = tanh(c_t) ⊙ σ'(z_o)
+
+    def _load_output_grad_fm(self, dA: Array, buf: _LSTMBuffers) -> None:
+        """The loss's direct ∂L/∂h_t, feature-major, into ``gh`` (or ``ext`` for the ring)."""
+        T, u = self.steps, self.units
+        if self.return_sequences:
+            target = buf.ext if self.window < T else buf.gh
+            np.copyto(target, dA.reshape(-1, T, u).transpose(1, 2, 0))
+        else:  # only h_T has one; the recurrence overwrites ∂L/∂h_t of every earlier step it reaches
+            np.copyto(buf.gh[T - 1], dA.reshape(-1, u).T)
 
     def backward(self, dA: Array, need_dX: bool) -> Array | None:
         buf = self._buf
         assert buf is not None, "backward before forward"
         T, k = self.steps, self.window
         self._local_derivatives(buf)
-        self._load_output_grad(dA, buf)
+        self._load_output_grad_fm(dA, buf)
         if self.return_sequences and k < T:
             self._backward_ring(buf)
-            return self._param_grads(buf, need_dX)
-        W_hT = self.params["W_h"].T
-        dh, dc, dc_b, delta, tmp = buf.dh_steps, buf.dc_steps, buf.dc_b_steps, buf.delta_steps, buf.tmp_u
-        op, rd3, td, f = buf.op_steps, buf.rd3_steps, buf.td_steps, buf.f_steps
-        delta3, delta_o = buf.delta3_steps, buf.delta_o_steps
+            return self._param_grads_fm(buf, need_dX)
+        W_h = self.params["W_h"]
+        dh, dc, delta, tmp, tmp2 = buf.gh_steps, buf.gc_steps, buf.gz_steps, buf.tmp_u, buf.tmp_u2
+        op, td, f = buf.op_steps, buf.td_steps, buf.f_steps
+        rdi, rdf, rdg = buf.rdi_steps, buf.rdf_steps, buf.rdg_steps
+        di, df, dg, do = buf.di_steps, buf.df_steps, buf.dg_steps, buf.do_steps
+        dot, mul, add = np.dot, np.multiply, np.add  # see _forward_into
         first = 0 if self.return_sequences else T - k  # many-to-one truncated: steps T−k+1 … T only
         for t in range(T - 1, first - 1, -1):
             dct = dc[t]
-            np.multiply(dh[t], op[t], out=dct)  # ∂L/∂c_t = ∂L/∂h_t ⊙ o ⊙ (1 − tanh² c_t) …
-            if t < T - 1:
-                np.multiply(dc[t + 1], f[t + 1], out=tmp)
-                dct += tmp  # … + ∂L/∂c_{t+1} ⊙ f_{t+1}
-            np.multiply(rd3[t], dc_b[t], out=delta3[t])  # δ_i, δ_f, δ_g = ∂L/∂c_t ⊙ ∂c_t/∂z
-            np.multiply(dh[t], td[t], out=delta_o[t])  # δ_o = ∂L/∂h_t ⊙ ∂h_t/∂z_o
+            if t < T - 1:  # ∂L/∂c_t = ∂L/∂h_t ⊙ o ⊙ (1 − tanh² c_t) + ∂L/∂c_{t+1} ⊙ f_{t+1}
+                mul(dh[t], op[t], tmp)
+                mul(dc[t + 1], f[t + 1], tmp2)
+                add(tmp, tmp2, dct)
+            else:
+                mul(dh[t], op[t], dct)
+            mul(rdi[t], dct, di[t])  # δ_i, δ_f, δ_g = ∂L/∂c_t ⊙ ∂c_t/∂z (3 calls: broadcasting costs more)
+            mul(rdf[t], dct, df[t])
+            mul(rdg[t], dct, dg[t])
+            mul(dh[t], td[t], do[t])  # δ_o = ∂L/∂h_t ⊙ ∂h_t/∂z_o
             if t > first:
-                if self.return_sequences:  # ∂L/∂h_{t−1} = direct + δ_t·W_hᵀ
-                    np.dot(delta[t], W_hT, out=tmp)
-                    dh[t - 1] += tmp
+                if self.return_sequences:  # ∂L/∂h_{t−1} = direct + W_h·δ_t (transposed: δ_t·W_hᵀ)
+                    dot(W_h, delta[t], tmp)
+                    add(dh[t - 1], tmp, dh[t - 1])
                 else:
-                    np.dot(delta[t], W_hT, out=dh[t - 1])
+                    dot(W_h, delta[t], dh[t - 1])
         if first:
-            buf.delta[:first] = 0
-            buf.dc[:first] = 0
+            buf.gz[:first] = 0
+            buf.gc[:first] = 0
+            buf.gh[:first] = 0
+        return self._param_grads_fm(buf, need_dX)
+
+    def _param_grads_fm(self, buf: _LSTMBuffers, need_dX: bool) -> Array | None:
+        """The shared batched gradient products, on batch-major copies of δ, h and x."""
+        T, F, u = self.steps, self.inputs, self.units
+        np.copyto(buf.delta, buf.gz.transpose(0, 2, 1))
+        np.copyto(buf.h[1:], buf.hx[1:, :u].transpose(0, 2, 1))
+        np.copyto(buf.xt, buf.hx[:T, u : u + F].transpose(0, 2, 1))
         return self._param_grads(buf, need_dX)
 
     def _backward_ring(self, buf: _LSTMBuffers) -> None:
         """Truncated BPTT with a loss term at every step: one (∂L/∂h, ∂L/∂c) per live term."""
-        T, k, n, u = self.steps, self.window, buf.dh.shape[1], self.units
-        W_hT = self.params["W_h"].T
-        Sh, Sz, Sc, Sdc, ext = buf.ring_h, buf.ring_z, buf.ring_c, buf.ring_dc, buf.ext
-        Sh2, Sz2 = Sh.reshape(k * n, u), Sz.reshape(k * n, 4 * u)
-        Sz3, Sz_o, Sdc_b = Sz[..., : 3 * u].reshape(k, n, 3, u), Sz[..., 3 * u :], Sdc[:, :, None, :]
-        op, rd3, td, f = buf.op_steps, buf.rd3_steps, buf.td_steps, buf.f_steps
+        T, k, n, u = self.steps, self.window, buf.hx.shape[2], self.units
+        W_h = self.params["W_h"]
+        Sh, Sz, Sc, Sdc, ext = buf.ring_h, buf.ring_z, buf.ring_c, buf.ring_dc, buf.ext  # (k, ·, N)
+        Sz3, Sz_o, Sdc_b = Sz.reshape(k, 4, u, n)[:, :3], Sz[:, 3 * u :], Sdc[:, None]
+        op, rd3, td, f = buf.op_steps, list(buf.rd.swapaxes(0, 1)), buf.td_steps, buf.f_steps
+        dh, dc, delta = buf.gh_steps, buf.gc_steps, buf.gz_steps
         Sh.fill(0)
         Sc.fill(0)
         np.copyto(Sh[(T - 1) % k], ext[T - 1])
         for t in range(T - 1, -1, -1):
-            np.sum(Sh, axis=0, out=buf.dh[t])  # ∂L/∂h_t: the sum over the live loss terms
+            np.sum(Sh, axis=0, out=dh[t])  # ∂L/∂h_t: the sum over the live loss terms
             np.multiply(Sh, op[t], out=Sdc)
             Sdc += Sc  # each term's ∂L/∂c_t
             np.multiply(rd3[t], Sdc_b, out=Sz3)  # each term's δ_i, δ_f, δ_g
             np.multiply(Sh, td[t], out=Sz_o)  # each term's δ_o
-            np.sum(Sz, axis=0, out=buf.delta[t])
-            np.sum(Sdc, axis=0, out=buf.dc[t])
+            np.sum(Sz, axis=0, out=delta[t])
+            np.sum(Sdc, axis=0, out=dc[t])
             if t:
-                np.dot(Sz2, W_hT, out=Sh2)  # each term's ∂L/∂h_{t−1}
+                np.matmul(W_h, Sz, out=Sh)  # each term's ∂L/∂h_{t−1}
                 np.multiply(Sdc, f[t], out=Sc)  # each term's ∂L/∂c_{t−1} through c_t = f_t ⊙ c_{t−1} + …
                 slot = (t - 1) % k  # term t−1+k has used its k steps; term t−1 starts
                 np.copyto(Sh[slot], ext[t - 1])
@@ -231,15 +284,15 @@ class LSTM(Recurrent):
 
     def _gate_arrays(self, buf: _LSTMBuffers) -> dict[str, Array]:
         u = self.units
-        G = buf.gates.transpose(1, 0, 2)
+        G = buf.gates.transpose(2, 0, 1)  # batch-major (N, T, 4U), as the trace has always been
         return {
-            "z": (buf.z / self._scale).transpose(1, 0, 2),
+            "z": (buf.z / self._scale[:, None]).transpose(2, 0, 1),
             "i": G[..., :u].copy(),
             "f": G[..., u : 2 * u].copy(),
             "g": G[..., 2 * u : 3 * u].copy(),
             "o": G[..., 3 * u :].copy(),
-            "c": buf.c[1:].transpose(1, 0, 2).copy(),
-            "h": buf.h[1:].transpose(1, 0, 2).copy(),
+            "c": buf.c[1:].transpose(2, 0, 1).copy(),
+            "h": buf.hx[1:, :u].transpose(2, 0, 1).copy(),
         }
 
     def infer(self, X: Array) -> dict[str, Array]:
@@ -253,10 +306,12 @@ class LSTM(Recurrent):
         buf = self._buf
         if buf is None:
             return {}
+        np.copyto(buf.h[1:], buf.hx[1:, : self.units].transpose(0, 2, 1))  # batch-major for the shared trace
+        np.copyto(buf.dh, buf.gh.transpose(0, 2, 1))
         return {
             **self._gate_arrays(buf),
             **self._recurrent_trace(buf),
-            "dc": buf.dc.transpose(1, 0, 2).copy(),
+            "dc": buf.gc.transpose(2, 0, 1).copy(),
         }
 
     def describe(self) -> dict[str, Any]:
