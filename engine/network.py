@@ -225,7 +225,7 @@ class Network:
         tmp = self._loss_tmp
         if tmp is None or tmp.shape != z.shape:
             tmp = self._loss_tmp = np.empty_like(z)
-        delta = out.delta_buffer() if hasattr(out, "delta_buffer") else np.empty_like(z)
+        delta = out.delta_buffer()
         loss = self._loss_train(z, a, Y, self._output_act, delta, tmp)
         dA = out.backward_delta(delta, len(self.layers) > 1)
         for backward, need_dX in self._backwards:

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.activations import Activation
 
-__all__ = ["ActivatedLayer", "Array", "Layer", "ParamSpec"]
+__all__ = ["ActivatedLayer", "Array", "Layer", "ParamSpec", "PassBuffers"]
 
 Array = NDArray[np.floating]
 Role = Literal["weight", "bias"]
@@ -111,17 +111,44 @@ class Layer(ABC):
         }
 
 
+class PassBuffers(Protocol):
+    """The scratch arrays an activated layer keeps from its last pass."""
+
+    z: Array
+    a: Array
+    delta: Array
+
+
 class ActivatedLayer(Layer):
-    """A layer whose output is ``a = f(z)``; it can start its backward pass from δ = ∂L/∂z."""
+    """A layer whose output is ``a = f(z)``; it can start its backward pass from δ = ∂L/∂z.
+
+    Subclasses keep the last pass's ``z``, ``a`` and ``δ`` in ``self._buf`` and implement
+    :meth:`_backward_from_buffer` (parameter gradients and ∂L/∂X from ``_buf.delta``).
+    """
 
     activation: Activation
+    _buf: PassBuffers | None
 
     @abstractmethod
-    def backward_delta(self, delta: Array, need_dX: bool) -> Array | None: ...
+    def _backward_from_buffer(self, need_dX: bool) -> Array | None: ...
 
-    @abstractmethod
+    def backward_delta(self, delta: Array, need_dX: bool) -> Array | None:
+        """Backward from δ = ∂L/∂z (a fused output loss computes it directly)."""
+        buf = self._buf
+        assert buf is not None, "backward before forward"
+        if delta is not buf.delta:
+            np.copyto(buf.delta, delta.reshape(buf.delta.shape))
+        return self._backward_from_buffer(need_dX)
+
+    def delta_buffer(self) -> Array:
+        """Where a fused loss may write δ directly, saving a copy."""
+        assert self._buf is not None, "delta_buffer before forward"
+        return self._buf.delta
+
     def last_z_a(self) -> tuple[Array, Array]:
         """The pre-activation and activation of the last ``forward`` (live buffers)."""
+        assert self._buf is not None, "last_z_a before forward"
+        return self._buf.z, self._buf.a
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

@@ -188,18 +188,6 @@ class Conv2D(ActivatedLayer):
         self.activation.backward(buf.z, buf.a, dA.reshape(buf.a.shape), buf.delta)
         return self._backward_from_buffer(need_dX)
 
-    def backward_delta(self, delta: Array, need_dX: bool) -> Array | None:
-        buf = self._buf
-        assert buf is not None, "backward before forward"
-        if delta is not buf.delta:
-            np.copyto(buf.delta, delta.reshape(buf.delta.shape))
-        return self._backward_from_buffer(need_dX)
-
-    def delta_buffer(self) -> Array:
-        """Where a fused loss may write δ directly, saving a copy."""
-        assert self._buf is not None, "delta_buffer before forward"
-        return self._buf.delta
-
     def _backward_from_buffer(self, need_dX: bool) -> Array | None:
         buf = self._buf
         assert buf is not None
@@ -217,10 +205,6 @@ class Conv2D(ActivatedLayer):
         for target, source in buf.col2im:
             target += source
         return buf.dx
-
-    def last_z_a(self) -> tuple[Array, Array]:
-        assert self._buf is not None, "last_z_a before forward"
-        return self._buf.z, self._buf.a
 
     def infer(self, X: Array) -> dict[str, Array]:
         X = np.asarray(X)

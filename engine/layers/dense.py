@@ -115,18 +115,6 @@ class Dense(ActivatedLayer):
         self._act_backward(buf.z, buf.a, dA, buf.delta)
         return self._backward_from_buffer(need_dX)
 
-    def backward_delta(self, delta: Array, need_dX: bool) -> Array | None:
-        buf = self._buf
-        assert buf is not None, "backward before forward"
-        if delta is not buf.delta:
-            np.copyto(buf.delta, delta.reshape(buf.delta.shape))
-        return self._backward_from_buffer(need_dX)
-
-    def delta_buffer(self) -> Array:
-        """Where a fused loss may write δ directly, saving a copy."""
-        assert self._buf is not None, "delta_buffer before forward"
-        return self._buf.delta
-
     def _backward_from_buffer(self, need_dX: bool) -> Array | None:
         buf, X = self._buf, self._X
         assert buf is not None and X is not None
@@ -139,10 +127,6 @@ class Dense(ActivatedLayer):
             return None
         _dot(delta, self._WT, out=buf.dX)
         return buf.dX if not self._lead else buf.dX.reshape(*self._lead, self.inputs)
-
-    def last_z_a(self) -> tuple[Array, Array]:
-        assert self._buf is not None, "last_z_a before forward"
-        return self._buf.z, self._buf.a
 
     def infer(self, X: Array) -> dict[str, Array]:
         z = X @ self.params["W"] + self.params["b"]
