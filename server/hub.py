@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,9 @@ class Viewer:
         self.close_code: int | None = None  # set when the server ends this socket (e.g. 1000 on delete)
         self.close_reason = ""
         self.authorized = False
+        self.next_frame = 0.0  # loop time of this socket's next frame slot (its fps)
+        self.sending = False  # a send is under way (a stalled client stays here until its timeout)
+        self.owed = False  # holds a frame due now that the trainer waits to see handed over
 
     def offer(self, frame: EncodedFrame, lockstep: bool) -> None:
         if lockstep:
@@ -144,6 +148,13 @@ class Hub:
         # catch-up points messages of the latest delivery, by (generation, last point held, first
         # point of the frame): 200 viewers that skipped the same frames share one encoding
         self.catch_up: dict[tuple[int, float, float], bytes] = {}
+        # Set when every frame due now has been handed to its socket. The trainer waits on it
+        # (briefly) after publishing: a training thread that holds the GIL makes the event loop
+        # wait up to a switch interval (5 ms) after every socket write, so 200 sends competing
+        # with training took ~1 s a frame; sent while training waits, they take ~10 ms.
+        self.drained = threading.Event()
+        self.drained.set()
+        self._owed = 0
 
     def refresh(self) -> None:
         live = [v for v in self.viewers if not v.closed]
@@ -158,15 +169,33 @@ class Hub:
         viewer.closed = True
         viewer.wake.set()
         self.viewers.discard(viewer)
+        self.handed_over(viewer)
         self.refresh()
 
     def deliver(self, frames: dict[SubscriptionKey, EncodedFrame], lockstep: bool) -> None:
         if len(self.catch_up) > MAX_CATCH_UP_KEPT:
             self.catch_up.clear()
+        now = asyncio.get_running_loop().time()
         for viewer in self.viewers:
             frame = frames.get(viewer.subscription.key)
             if frame is not None:
                 viewer.offer(frame, lockstep)
+                # owed only by sockets that will send it now: not one waiting for its fps slot,
+                # and not one stuck in a send to a client that stopped reading
+                if not viewer.owed and not viewer.sending and now >= viewer.next_frame:
+                    viewer.owed = True
+                    self._owed += 1
+        if self._owed == 0:
+            self.drained.set()
+
+    def handed_over(self, viewer: Viewer) -> None:
+        """``viewer``'s sender has taken its frames (or the socket is gone)."""
+        if viewer.owed:
+            viewer.owed = False
+            self._owed -= 1
+            if self._owed <= 0:
+                self._owed = 0
+                self.drained.set()
 
     def broadcast(self, message: dict[str, Any]) -> None:
         for viewer in self.viewers:

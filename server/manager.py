@@ -27,6 +27,9 @@ __all__ = ["LimitError", "NotFound", "SessionManager"]
 
 log = logging.getLogger("backprop_lab.trainer")
 
+# The longest the trainer waits for the sockets to take a frame (see Hub.drained).
+MAX_SEND_WAIT_SECONDS = 0.02
+
 
 class LimitError(ValueError):
     """A configured limit was exceeded; the message names the limit and the value (HTTP 413/429/422)."""
@@ -216,9 +219,12 @@ class SessionManager:
                 ran = True
                 if self.on_progress is not None:
                     self.on_progress(session)
+                # Let the event loop hand the slice's frame to the sockets before training on
+                # (outside the session's lock); then take the GIL turn between slices anyway.
+                session.wait_until_sent(min(MAX_SEND_WAIT_SECONDS, 0.5 / fps))
                 next_run[session.id] = time.monotonic() + wait
                 soonest = min(soonest, next_run[session.id])
-                time.sleep(0)  # let the event loop take the GIL between slices
+                time.sleep(0)
             if not ran or soonest > time.monotonic():
                 delay = min(max(soonest - time.monotonic(), 0.0), 0.05)
                 self._wake.wait(delay)

@@ -400,7 +400,12 @@ class ManagedSession:
             encoded = self.frames.build(keys, header, points, summary, trace)
             first = float(points[0][0]) if len(points[0]) else math.inf
             frames = {k: EncodedFrame(v, self.generation, e.step_count, first) for k, v in encoded.items()}
+            self.hub.drained.clear()
             self._to_loop(self.hub.deliver, frames, lockstep)
+
+    def wait_until_sent(self, most_seconds: float) -> None:
+        """Wait (GIL released) until the sockets have taken the last frame, at most ``most_seconds``."""
+        self.hub.drained.wait(most_seconds)
 
     def publish_latest(self) -> None:
         """A frame of the current state, e.g. for a viewer that just joined (read under the lock, so

@@ -83,7 +83,7 @@ def _hello(session: ManagedSession, subscription: Subscription) -> str:
 async def _send_loop(ws: WebSocket, viewer: Viewer, session: ManagedSession, timeout: float) -> None:
     """Texts (acks, errors, events) go out at once; frames at most ``fps`` times a second, latest first."""
     loop = asyncio.get_running_loop()
-    next_frame = 0.0
+    hub = session.hub
     try:
         while not viewer.closed:
             await viewer.wake.wait()
@@ -98,23 +98,30 @@ async def _send_loop(ws: WebSocket, viewer: Viewer, session: ManagedSession, tim
                 await ws.close(viewer.close_code, viewer.close_reason)
                 return
             if not viewer.has_frames:
+                hub.handed_over(viewer)
                 continue
-            delay = next_frame - loop.time()
+            delay = viewer.next_frame - loop.time()
             if delay > 0 and not viewer.backlog:
                 # Not this client's frame slot yet: wait for it, but wake early for a text.
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(viewer.wake.wait(), delay)
                 viewer.wake.set()
                 continue
-            for message in viewer.take_frames(session.ring, session.id, session.hub.catch_up):
-                # asyncio.timeout, not wait_for: wait_for wraps each send in a new task, which
-                # is a good part of the cost of a send when 200 viewers get 30 frames a second
-                async with asyncio.timeout(timeout):
-                    await ws.send_bytes(message)
+            messages = viewer.take_frames(session.ring, session.id, hub.catch_up)
+            viewer.sending = True
+            try:
+                for message in messages:
+                    # asyncio.timeout, not wait_for: wait_for wraps each send in a new task, which
+                    # is a good part of the cost of a send when 200 viewers get 30 frames a second
+                    async with asyncio.timeout(timeout):
+                        await ws.send_bytes(message)
+            finally:
+                viewer.sending = False
+                hub.handed_over(viewer)
             # Slots on a fixed beat: timing the next slot from the end of this send would add the
             # send's own time to every period (60 fps came out as ~55). After a stall, start anew.
             period = 1.0 / viewer.subscription.fps
-            next_frame = max(next_frame + period, loop.time() - period)
+            viewer.next_frame = max(viewer.next_frame + period, loop.time() - period)
             await asyncio.sleep(0)  # never starve the loop, even with a backlog
     except TimeoutError:
         viewer.closed = True

@@ -4,6 +4,7 @@ lessons and races."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ from tests.frontend.conftest import TIMEOUT_MS, step_count, wait_live, wait_step
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """docs/screenshots with ``BPL_SCREENSHOTS=1`` (to refresh the docs), else the test's own folder."""
+    return DOCS if os.environ.get("BPL_SCREENSHOTS") == "1" else tmp_path
 
 
 def new_page(browser: Any, server_url: str) -> tuple[Any, Any]:
@@ -157,7 +163,7 @@ def test_a_forged_control_message_from_the_viewers_page_is_refused(
 
 
 def test_a_viewer_forks_and_the_fork_trains_on_its_own_while_the_presenter_sees_it(
-    two_pages: tuple[Any, Any], server_url: str
+    two_pages: tuple[Any, Any], server_url: str, tmp_path: Path
 ) -> None:
     presenter, viewer = two_pages
     code = present(presenter)
@@ -191,7 +197,7 @@ def test_a_viewer_forks_and_the_fork_trains_on_its_own_while_the_presenter_sees_
     presenter.get_by_test_id("present").click()  # the join panel again, beside the forks
     presenter.get_by_test_id("present-panel").wait_for(state="visible")
     presenter.wait_for_timeout(1200)  # one more refresh of the forks' curves
-    presenter.screenshot(path=str(SCREENSHOTS / "classroom.png"))
+    presenter.screenshot(path=str(screenshot_dir(tmp_path) / "classroom.png"))
     # back to the class
     viewer.get_by_test_id("back-to-class").click()
     viewer.wait_for_function(f"() => window.__bpl.state.session.id === '{class_id}'")
@@ -248,7 +254,9 @@ def test_each_lesson_loads_its_session_and_runs_its_first_steps(
     assert page.errors == []
 
 
-def test_a_race_of_three_optimizers_draws_three_curves_and_three_paths(page: Any, server_url: str) -> None:
+def test_a_race_of_three_optimizers_draws_three_curves_and_three_paths(
+    page: Any, server_url: str, tmp_path: Path
+) -> None:
     page.goto("/?data=spiral&d.noise=0&seed=7")
     wait_live(page)
     page.get_by_test_id("race").click()
@@ -278,7 +286,7 @@ def test_a_race_of_three_optimizers_draws_three_curves_and_three_paths(page: Any
     assert len(steps) == 1  # trained in step
     page.get_by_test_id("race-pause").click()
     page.wait_for_timeout(1600)  # one more landscape refresh after the pause
-    panel.screenshot(path=str(SCREENSHOTS / "race.png"))
+    panel.screenshot(path=str(screenshot_dir(tmp_path) / "race.png"))
     assert page.errors == []
 
 
