@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -101,17 +102,16 @@ async def _viewer(
 
     async with websockets.connect(url, max_size=None, compression=None) as ws:
         await ws.send(json.dumps({"type": "subscribe", **subscribe}))
-        end = time.time() + seconds
-        while time.time() < end:
-            try:
-                message = await asyncio.wait_for(ws.recv(), timeout=max(0.01, end - time.time()))
-            except TimeoutError:
-                break
-            if isinstance(message, bytes):
-                now = time.time()
-                head = header_of(message)
-                if head.get("type") == "frame":
-                    out.append((now - float(head["time"]), len(message), int(head["step"]), now))
+        # One deadline for the whole read loop: asyncio.wait_for around each recv() would start a
+        # task per message, CPU that the viewers, sharing the server's two cores, take from it.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                async for message in ws:
+                    if isinstance(message, bytes):
+                        now = time.time()
+                        head = header_of(message)
+                        if head.get("type") == "frame":
+                            out.append((now - float(head["time"]), len(message), int(head["step"]), now))
 
 
 def _viewer_process(urls: list[str], subscribe: dict[str, Any], seconds: float, queue: Any) -> None:
@@ -212,20 +212,20 @@ async def _class_viewer(url: str, subscribe: dict[str, Any], out: list[tuple[str
 
     async with websockets.connect(url, max_size=None, compression=None, open_timeout=60) as ws:
         await ws.send(json.dumps({"type": "subscribe", **subscribe}))
-        while True:
-            message = await asyncio.wait_for(ws.recv(), timeout=120)
-            now = time.time()
-            if isinstance(message, bytes):
-                head = header_of(message)
-                if head.get("type") == "frame":
-                    out.append(("step", int(head["step"]), now))
-                continue
-            event = json.loads(message)
-            if event.get("type") == "event" and event.get("event") == "view":
-                view = event["view"]
-                if view.get("end"):
-                    return
-                out.append(("view", int(view["seq"]), now))
+        async with asyncio.timeout(120):  # the presenter ends the run long before
+            async for message in ws:
+                now = time.time()
+                if isinstance(message, bytes):
+                    head = header_of(message)
+                    if head.get("type") == "frame":
+                        out.append(("step", int(head["step"]), now))
+                    continue
+                event = json.loads(message)
+                if event.get("type") == "event" and event.get("event") == "view":
+                    view = event["view"]
+                    if view.get("end"):
+                        return
+                    out.append(("view", int(view["seq"]), now))
 
 
 def _class_viewer_process(urls: list[str], subscribe: dict[str, Any], queue: Any) -> None:
