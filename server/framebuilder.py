@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.datasets import apply_features
+from engine.network import Network
 from engine.session import TrainingSession
 from engine.trace import StepSummary, StepTrace
 from server.frames import QUANTIZED, encode_frame
@@ -34,6 +35,25 @@ class FrameBuilder:
         self.engine = engine
         self.frame_max_parameters = frame_max_parameters
         self._grids: dict[int, NDArray[Any]] = {}
+        self._twin: Network | None = None  # a float32 copy of the network, for heatmaps
+        self._twin_of: Network | None = None
+
+    def _predict32(self, grid: NDArray[Any]) -> list[dict[str, NDArray[Any]]]:
+        """The network's forward pass over ``grid`` in float32.
+
+        Heatmaps are drawn (and sent) as float32 or 8-bit codes anyway; computed in float32 the
+        100×100 pass takes ~2.5× less time (tanh on float32 is vectorised). A float64 network is
+        mirrored by a float32 twin whose parameters are one cast-copy of ``theta`` away.
+        """
+        net = self.engine.network
+        if net.dtype == np.float32:
+            return net.predict(grid)
+        if self._twin_of is not net:  # first use, or the session rebuilt its network
+            self._twin = Network(net.input_shape, net.layer_specs, net.loss.name, "float32")
+            self._twin_of = net
+        assert self._twin is not None
+        np.copyto(self._twin.theta, net.theta, casting="same_kind")
+        return self._twin.predict(grid)
 
     def _grid(self, res: int) -> NDArray[Any] | None:
         """Network inputs for a res×res grid over the plane: row 0 is the top (x2 high)."""
@@ -53,17 +73,16 @@ class FrameBuilder:
             xs = np.linspace(lo, hi, res)
             x1, x2 = np.meshgrid(xs, xs[::-1])
             points = np.stack([x1.ravel(), x2.ravel()], axis=1)
-            grid = self._grids[res] = apply_features(points, features)
+            grid = self._grids[res] = apply_features(points, features).astype(np.float32)
         return grid
 
     def _heatmaps(self, output_res: int, node_res: int, bits: int) -> Arrays:
         arrays: Arrays = []
-        engine = self.engine
         code = QUANTIZED if bits == 8 else "f4"
         if output_res:
             grid = self._grid(output_res)
             if grid is not None:
-                out = engine.predict(grid)[-1]["a"]
+                out = self._predict32(grid)[-1]["a"]
                 arrays.append(("heat.output", out[:, 0].reshape(output_res, output_res), code))
                 if out.shape[1] > 1:
                     arrays.append(
@@ -74,7 +93,7 @@ class FrameBuilder:
             if grid is not None:
                 r = node_res
                 arrays.append(("heat.input", grid.T.reshape(-1, r, r), code))
-                for k, values in enumerate(engine.predict(grid)):
+                for k, values in enumerate(self._predict32(grid)):
                     a = values["a"]
                     arrays.append((f"heat.L{k}", a.reshape(r * r, -1).T.reshape(-1, r, r), code))
         return arrays

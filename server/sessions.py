@@ -26,11 +26,15 @@ from server.points import PointsRing
 from server.protocol import jsonable
 from server.schemas import PlayOptions
 
-# While playing, a time-travel snapshot at most this often (each is a copy of the whole state);
-# a past step between two is replayed from the earlier one. Changes and pauses always snapshot.
-CAPTURE_SECONDS = 0.05
+# While playing, a time-travel snapshot once the steps since the last one would take this long to
+# replay: a past step between two snapshots is replayed from the earlier one, so this bounds the
+# wait of a scrub, and a snapshot (a copy of the whole state) costs ~2 % of the training it follows.
+# Changes and pauses always snapshot.
+REPLAY_SECONDS = 0.02
 # Frames (heatmaps, encoding) may take at most one part in this many of a playing session's time.
 FRAME_COST_SHARE = 5
+# From this many viewers on, training waits for a frame to be handed to their sockets (Hub.drained).
+CROWD = 8
 
 __all__ = ["ManagedSession"]
 
@@ -64,7 +68,7 @@ class ManagedSession:
         self.deleted = False
         self._published_step = 0
         self._next_frame = 0.0
-        self._captured_at = -math.inf  # when play last took a time-travel snapshot
+        self._captured_step = -(1 << 62)  # the step of play's last time-travel snapshot
         self._step_seconds = 1e-4  # running estimate of one untraced step
         self._speed_credit = 0.0
         self._last_slice = time.monotonic()
@@ -279,13 +283,15 @@ class ManagedSession:
                 allowed = 1 << 30
             # A frame falls due on a fixed beat of 1/fps. When the beat lands inside this slice the
             # slice ends on it, so frames leave on time instead of at the first slice boundary
-            # after it (which made 60 fps come out as ~50).
+            # after it (which made 60 fps come out as ~50). A beat already past (many sessions
+            # take turns) gets its frame at the end of a whole slice: cutting that slice short
+            # would leave such sessions hardly any training between frames.
             fps = self.hub.max_fps
             frame_at = self._next_frame if fps > 0 else math.inf
             deadline = now + budget_seconds
             frame_due = frame_at <= deadline
-            if frame_due:
-                deadline = max(now, frame_at)
+            if frame_due and frame_at > now:
+                deadline = frame_at
             done = 0
             summary: StepSummary | None = None
             trace: StepTrace | None = None
@@ -316,17 +322,18 @@ class ManagedSession:
                 summary, trace = result.summary, result.trace
             if speed is not None:
                 self._speed_credit -= done
-            if time.monotonic() - self._captured_at >= CAPTURE_SECONDS:
+            since = self.engine.step_count - self._captured_step  # < 0 after a reset
+            if since < 0 or since * self._step_seconds >= REPLAY_SECONDS:
                 self.recorder.capture(self.engine)
-                self._captured_at = time.monotonic()
+                self._captured_step = self.engine.step_count
             if self.engine.divergence is not None:
                 self._on_divergence()
                 return math.inf
             stop = self._stop_reason()
             if frame_due and (trace is not None or stop):
-                started = time.monotonic()
+                started, cpu = time.monotonic(), time.thread_time()
                 self.publish(summary, trace)
-                cost = time.monotonic() - started
+                cost = time.thread_time() - cpu  # this thread's own work: waits for the GIL do not count
                 # The next beat follows this one (max_fps is read again: the last viewer may have
                 # left meanwhile). Frames never take more than 1/FRAME_COST_SHARE of the time: when
                 # building and handing them over is slow (a busy machine, a crowded event loop),
@@ -404,8 +411,13 @@ class ManagedSession:
             self._to_loop(self.hub.deliver, frames, lockstep)
 
     def wait_until_sent(self, most_seconds: float) -> None:
-        """Wait (GIL released) until the sockets have taken the last frame, at most ``most_seconds``."""
-        self.hub.drained.wait(most_seconds)
+        """Wait (GIL released) until the sockets have taken the last frame, at most ``most_seconds``.
+
+        Only for a crowd: one or two sockets cost the event loop a switch interval or two, less
+        than handing the GIL back and forth would.
+        """
+        if len(self.hub.viewers) >= CROWD:
+            self.hub.drained.wait(most_seconds)
 
     def publish_latest(self) -> None:
         """A frame of the current state, e.g. for a viewer that just joined (read under the lock, so
