@@ -10,6 +10,7 @@ event loop more than a real browser would). Frame age = arrival time − the
 ``time`` stamp the server put in the frame when that step was computed; both
 clocks are this machine's.
 
+Frames/s of a viewer: the frames it received in the ``--seconds`` after its first one.
 Heatmaps travel as 8-bit codes, as the page asks for them (``--heat-bits 32``: float32).
 Training speed while streaming is taken from the frames themselves: steps between a viewer's
 first and last frame over the time between them.
@@ -102,16 +103,22 @@ async def _viewer(
 
     async with websockets.connect(url, max_size=None, compression=None) as ws:
         await ws.send(json.dumps({"type": "subscribe", **subscribe}))
+        # The window is the `seconds` after this viewer's first frame, so connecting (200 sockets
+        # take a while) does not count as frames missed; a stall inside the window does.
         # One deadline for the whole read loop: asyncio.wait_for around each recv() would start a
         # task per message, CPU that the viewers, sharing the server's two cores, take from it.
+        deadline = None
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
+            async with asyncio.timeout(seconds + 60) as window:
                 async for message in ws:
                     if isinstance(message, bytes):
                         now = time.time()
                         head = header_of(message)
                         if head.get("type") == "frame":
                             out.append((now - float(head["time"]), len(message), int(head["step"]), now))
+                            if deadline is None:
+                                deadline = asyncio.get_running_loop().time() + seconds
+                                window.reschedule(deadline)
 
 
 def _viewer_process(urls: list[str], subscribe: dict[str, Any], seconds: float, queue: Any) -> None:
