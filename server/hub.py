@@ -34,6 +34,10 @@ class EncodedFrame:
     first_point: float  # step number of the frame's first loss point (inf when it has none)
 
 
+def encode_text(message: dict[str, Any]) -> str:
+    return json.dumps(jsonable(message), separators=(",", ":"))
+
+
 class Viewer:
     """One socket's mailbox: the latest frame, a lockstep backlog, pending text messages."""
 
@@ -70,7 +74,11 @@ class Viewer:
         self.wake.set()
 
     def say(self, message: dict[str, Any]) -> None:
-        self.texts.append(json.dumps(jsonable(message), separators=(",", ":")))
+        self.say_text(encode_text(message))
+
+    def say_text(self, text: str) -> None:
+        """Queue an already encoded text message (a broadcast encodes once for every viewer)."""
+        self.texts.append(text)
         self.wake.set()
 
     @property
@@ -198,8 +206,9 @@ class Hub:
                 self.drained.set()
 
     def broadcast(self, message: dict[str, Any]) -> None:
+        text = encode_text(message)
         for viewer in self.viewers:
-            viewer.say(message)
+            viewer.say_text(text)
 
     def close_all(self, code: int) -> None:
         """Ask every sender to close its socket with ``code`` after what is queued."""
