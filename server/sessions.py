@@ -284,14 +284,14 @@ class ManagedSession:
             # A frame falls due on a fixed beat of 1/fps. When the beat lands inside this slice the
             # slice ends on it, so frames leave on time instead of at the first slice boundary
             # after it (which made 60 fps come out as ~50). A beat already past (many sessions
-            # take turns) gets its frame at the end of a whole slice: cutting that slice short
-            # would leave such sessions hardly any training between frames.
+            # take turns) gets its frame after half a slice: no training at all between frames
+            # would starve such sessions, a whole slice made 20 sessions' rounds miss 30 fps.
             fps = self.hub.max_fps
             frame_at = self._next_frame if fps > 0 else math.inf
             deadline = now + budget_seconds
             frame_due = frame_at <= deadline
-            if frame_due and frame_at > now:
-                deadline = frame_at
+            if frame_due:
+                deadline = frame_at if frame_at > now else now + budget_seconds / 2
             done = 0
             summary: StepSummary | None = None
             trace: StepTrace | None = None
