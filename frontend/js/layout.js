@@ -69,6 +69,38 @@ export function edgeCurve(a, b, size) {
   return [x0, y0, x0 + dx, y0, x1 - dx, y1, x1, y1];
 }
 
+/** Bounding box [x0, y0, x1, y1] of a cubic Bézier [x0,y0,c0x,c0y,c1x,c1y,x1,y1]: the hull of its control points. */
+export function curveBox(k) {
+  return [Math.min(k[0], k[2], k[4], k[6]), Math.min(k[1], k[3], k[5], k[7]), Math.max(k[0], k[2], k[4], k[6]), Math.max(k[1], k[3], k[5], k[7])];
+}
+
+/**
+ * The device-pixel rectangle [x0, y0, x1, y1] to draw again when edges change level: the union
+ * of the boxes (`boxes`: 4 numbers per edge, CSS px) of the first `n` edges whose `levels[i]`
+ * differs from `drawn[i]`, padded by `pad` CSS px, times `dpr`, rounded outwards and clipped to
+ * the canvas (`width` × `height` device px). null when no level differs.
+ */
+export function changedRect(levels, drawn, n, boxes, pad, dpr, width, height) {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (let i = 0; i < n; i++) {
+    if (levels[i] === drawn[i]) continue;
+    x0 = Math.min(x0, boxes[4 * i]);
+    y0 = Math.min(y0, boxes[4 * i + 1]);
+    x1 = Math.max(x1, boxes[4 * i + 2]);
+    y1 = Math.max(y1, boxes[4 * i + 3]);
+  }
+  if (x0 === Infinity) return null;
+  return [
+    Math.max(0, Math.floor((x0 - pad) * dpr)),
+    Math.max(0, Math.floor((y0 - pad) * dpr)),
+    Math.min(width, Math.ceil((x1 + pad) * dpr)),
+    Math.min(height, Math.ceil((y1 + pad) * dpr)),
+  ];
+}
+
 /** Point at parameter t of a cubic Bézier [x0,y0,c0x,c0y,c1x,c1y,x1,y1]. */
 export function bezierPoint(curve, t) {
   const [x0, y0, ax, ay, bx, by, x1, y1] = curve;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { networkLayout, edgeCurve, bezierPoint, curveDistance, hitTest, findNode, biasDot } from "../../frontend/js/layout.js";
+import { networkLayout, edgeCurve, curveBox, changedRect, bezierPoint, curveDistance, hitTest, findNode, biasDot } from "../../frontend/js/layout.js";
 
 test("columns spread left to right, nodes are centred and never overlap", () => {
   const l = networkLayout({ counts: [2, 8, 8, 1], width: 800, height: 500 });
@@ -44,4 +44,29 @@ test("hit testing finds nodes, bias dots and the edge under the pointer", () => 
   const [px, py] = bezierPoint(e, 0.4);
   assert.deepEqual(hitTest(l, px, py), { kind: "edge", column: 2, i: 3, j: 0 });
   assert.equal(hitTest(l, 1, 1), null);
+});
+
+test("an edge's box holds every point of its curve", () => {
+  const l = networkLayout({ counts: [2, 8, 8, 1], width: 640, height: 480 });
+  for (const [c, i, j] of [[1, 0, 7], [1, 1, 0], [2, 3, 3], [3, 7, 0]]) {
+    const e = edgeCurve(findNode(l, c - 1, i), findNode(l, c, j), l.nodeSize);
+    const [x0, y0, x1, y1] = curveBox(e);
+    for (let t = 0; t <= 1; t += 0.05) {
+      const [x, y] = bezierPoint(e, t);
+      assert.ok(x >= x0 - 1e-9 && x <= x1 + 1e-9 && y >= y0 - 1e-9 && y <= y1 + 1e-9);
+    }
+  }
+});
+
+test("the rectangle to redraw covers the edges whose level changed, padded, in device pixels", () => {
+  const boxes = new Float64Array([10, 20, 50, 60, 100, 5, 140, 30, 200, 200, 260, 250]);
+  const drawn = new Int16Array([3, -2, 0]);
+  assert.equal(changedRect(new Int16Array([3, -2, 0]), drawn, 3, boxes, 4, 1, 300, 300), null);
+  assert.deepEqual(changedRect(new Int16Array([3, -1, 0]), drawn, 3, boxes, 4, 1, 300, 300), [96, 1, 144, 34]);
+  // two changed edges: their union; dpr 2 doubles it, rounded outwards
+  assert.deepEqual(changedRect(new Int16Array([4, -1, 0]), drawn, 3, boxes, 4.3, 2, 600, 600), [11, 1, 289, 129]);
+  // clipped to the canvas
+  assert.deepEqual(changedRect(new Int16Array([3, -2, 7]), drawn, 3, boxes, 60, 1, 300, 300), [140, 140, 300, 300]);
+  // only the first n edges count (the arrays may be longer than this layout's edges)
+  assert.equal(changedRect(new Int16Array([3, -2, 7]), drawn, 2, boxes, 4, 1, 300, 300), null);
 });

@@ -2,7 +2,7 @@
 // weight / gradient / update, bias dots, hover read-outs, click to explain,
 // and the one-sample forward/backward animation. Canvas 2D.
 
-import { networkLayout, edgeCurve, bezierPoint, biasDot, hitTest, findNode } from "../layout.js";
+import { networkLayout, edgeCurve, curveBox, changedRect, bezierPoint, biasDot, hitTest, findNode } from "../layout.js";
 import { diverging, divergingLUT, activationDomain, css } from "../colors.js";
 import { maxAbs, formatSig } from "../scales.js";
 import { fitCanvas, TileCache, roundRect } from "../draw.js";
@@ -22,6 +22,7 @@ export function createNetworkView(el, actions) {
   let layout = null;
   let layoutKey = "";
   let headsKey = "";
+  let headsX = ""; // the headers' (rounded) positions
   let scale = 1;
   let lastHover = null;
   let pointer = null; // client coordinates of the mouse over the canvas
@@ -63,9 +64,18 @@ export function createNetworkView(el, actions) {
   function renderHeads(state, options) {
     const arch = state.architecture;
     const acts = options?.activations || ["linear", "relu", "leaky_relu", "tanh", "sigmoid"];
-    const key = JSON.stringify([layout.columns.map((c) => Math.round(c.cx)), arch.layers.map((l) => [l.output_shape, l.activation]), acts, actions.canEdit(), state.ui.presenter]);
-    if (key === headsKey) return;
+    const key = JSON.stringify([arch.layers.map((l) => [l.output_shape, l.activation]), acts, actions.canEdit(), state.ui.presenter]);
+    const xs = layout.columns.map((c) => Math.round(c.cx)).join();
+    if (key === headsKey && el.heads.children.length === layout.columns.length) {
+      // Same headers, moved (the canvas changed width): move them rather than build new ones.
+      // Replaced <select>s can outlive their removal a while (Chromium keeps the form controls
+      // of the page's history entry), so rebuilding only for a move would hold extra nodes.
+      if (xs !== headsX) [...el.heads.children].forEach((head, c) => (head.style.left = `${layout.columns[c].cx}px`));
+      headsX = xs;
+      return;
+    }
     headsKey = key;
+    headsX = xs;
     el.heads.replaceChildren();
     const editable = actions.canEdit();
     layout.columns.forEach((col, c) => {
@@ -130,7 +140,7 @@ export function createNetworkView(el, actions) {
   }
 
   function draw(state, options, now) {
-    const { ctx, w, h } = fitCanvas(el.canvas);
+    const { ctx, w, h, dpr } = fitCanvas(el.canvas);
     ctx.clearRect(0, 0, w, h);
     if (!isDense(state)) {
       el.heads.replaceChildren();
@@ -161,7 +171,7 @@ export function createNetworkView(el, actions) {
     el.canvas.dataset.nodeMode = state.ui.nodeMode;
     el.canvas.dataset.step = String(state.step);
 
-    drawEdges(ctx, state, edgeMode, phase);
+    drawEdges(ctx, state, edgeMode, phase, dpr);
     if (phase) drawPulses(ctx, state, phase);
     drawNodes(ctx, state, phase, edgeMode);
     drawHighlights(ctx, state);
@@ -169,36 +179,143 @@ export function createNetworkView(el, actions) {
     updateTooltip(state);
   }
 
-  function drawEdges(ctx, state, mode, phase) {
+  // Edges are quantised to EDGE_LEVELS widths and colours each way, so from one drawn frame to
+  // the next almost all of them keep their level while the weights train. Stroking ~350 wide
+  // anti-aliased Béziers is most of what rasterising this canvas costs (software rendering: ~5 ms
+  // a frame for six hidden layers of eight), so once the levels hold still for two frames the
+  // stroked edges go to an offscreen layer that is copied 1:1 each frame (edges are the first
+  // thing drawn on the cleared canvas: the same picture). When a few edges change level, only
+  // the pixel rectangle around them is cleared and stroked again, clipped, with every edge that
+  // reaches it, in the same order (Skia anti-aliases such a stroke a shade differently at some
+  // edge pixels; nothing visible). When most edges change (a new scale, gradient or update
+  // colouring while training) they are stroked straight onto the canvas, as without the layer.
+  const edgeLayer = { canvas: null, valid: false, key: "", n: 0, levels: new Int16Array(0), drawn: new Int16Array(0) };
+  let curves = new Float64Array(0); // per layout: 8 numbers per edge (edgeCurve), in drawing order
+  let boxes = new Float64Array(0); // and the bounding box of each curve: x0, y0, x1, y1 (CSS px)
+  let curvesKey = "";
+
+  function edgeGeometry() {
+    if (curvesKey === layoutKey) return;
     const s = layout.nodeSize;
+    let n = 0;
+    for (let c = 1; c < layout.columns.length; c++) n += layout.columns[c - 1].nodes.length * layout.columns[c].nodes.length;
+    curves = new Float64Array(n * 8);
+    boxes = new Float64Array(n * 4);
+    let e = 0;
+    for (let c = 1; c < layout.columns.length; c++) {
+      for (const a of layout.columns[c - 1].nodes) {
+        for (const b of layout.columns[c].nodes) {
+          const k = edgeCurve(a, b, s);
+          curves.set(k, 8 * e);
+          boxes.set(curveBox(k), 4 * e);
+          e++;
+        }
+      }
+    }
+    curvesKey = layoutKey;
+  }
+
+  function drawEdges(ctx, state, mode, phase, dpr) {
+    edgeGeometry();
     let vmax = 0;
     for (let c = 1; c < layout.columns.length; c++) {
       const v = edgeValues(state, c, mode);
       if (v) vmax = Math.max(vmax, maxAbs(v.data));
     }
-    const buckets = new Map();
+    const n = curves.length / 8;
+    if (edgeLayer.levels.length < n) {
+      edgeLayer.levels = new Int16Array(n);
+      edgeLayer.drawn = new Int16Array(n);
+      edgeLayer.key = "";
+    }
+    const levels = edgeLayer.levels;
+    let e = 0;
     for (let c = 1; c < layout.columns.length; c++) {
       const v = edgeValues(state, c, mode);
-      const from = layout.columns[c - 1];
-      const to = layout.columns[c];
       const dim = phase && phase.dir === "forward" && c > phase.column;
-      for (const a of from.nodes) {
-        for (const b of to.nodes) {
+      for (const a of layout.columns[c - 1].nodes) {
+        for (const b of layout.columns[c].nodes) {
           let q = 0;
           if (v && vmax > 0) {
             const t = at2(v, a.unit, b.unit) / vmax;
             q = Math.round(Math.sign(t) * Math.sqrt(Math.abs(t)) * EDGE_LEVELS) || 0;
           }
-          const key = dim ? 1000 + q : q;
-          let list = buckets.get(key);
-          if (!list) buckets.set(key, (list = []));
-          list.push(edgeCurve(a, b, s));
+          levels[e++] = dim ? 1000 + q : q;
         }
       }
+    }
+    ctx.lineCap = "round"; // also for the later strokes (node borders, bias dots), as before
+    // `drawn`: the levels of the last frame; the layer holds them when `valid`
+    const w = el.canvas.width;
+    const h = el.canvas.height;
+    const key = `${layoutKey}:${w}x${h}:${dpr}`;
+    const sameGeometry = key === edgeLayer.key && n === edgeLayer.n;
+    const r = sameGeometry ? changedRect(levels, edgeLayer.drawn, n, boxes, edgePad(), dpr, w, h) : null;
+    let useLayer = true;
+    if (sameGeometry && edgeLayer.valid) {
+      if (r && (r[2] - r[0]) * (r[3] - r[1]) > 0.6 * w * h) useLayer = false;
+      else if (r) strokeEdges(layerContext(dpr, r), levels, n, r, dpr);
+    } else if (sameGeometry && !r) {
+      strokeEdges(layerContext(dpr, null), levels, n, null, dpr); // still for two frames: worth a layer
+      edgeLayer.valid = true;
+    } else useLayer = false;
+    if (useLayer) {
+      ctx.save();
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.drawImage(edgeLayer.canvas, 0, 0);
+      ctx.restore();
+    } else {
+      strokeEdges(ctx, levels, n, null, dpr);
+      edgeLayer.valid = false;
+    }
+    edgeLayer.levels = edgeLayer.drawn;
+    edgeLayer.drawn = levels;
+    edgeLayer.key = key;
+    edgeLayer.n = n;
+  }
+
+  /** How far (CSS px) a stroked edge reaches outside its curve's box: half the widest line, its round cap, anti-aliasing. */
+  const edgePad = () => 3 * scale + 2;
+
+  /** The layer's context, cleared (all of it, or clipped to the device-pixel `rect`), drawing in CSS px. */
+  function layerContext(dpr, rect) {
+    const canvas = (edgeLayer.canvas ||= document.createElement("canvas"));
+    if (canvas.width !== el.canvas.width || canvas.height !== el.canvas.height) {
+      canvas.width = el.canvas.width;
+      canvas.height = el.canvas.height;
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.restore(); // the previous clip, if any (a no-op on a fresh context)
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    const [x0, y0, x1, y1] = rect || [0, 0, canvas.width, canvas.height];
+    if (rect) {
+      ctx.beginPath();
+      ctx.rect(x0, y0, x1 - x0, y1 - y0);
+      ctx.clip();
+    }
+    ctx.clearRect(x0, y0, x1 - x0, y1 - y0);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    return ctx;
+  }
+
+  /** Stroke the edges (those that reach the device-pixel `rect`, or all), by level, smallest |level| first. */
+  function strokeEdges(ctx, levels, n, rect, dpr) {
+    // Buckets are made in the order their level first occurs among all edges, so the stable sort
+    // below stacks equal magnitudes (+q, −q) in the same order whether all edges or some are drawn.
+    const pad = edgePad();
+    const [x0, y0, x1, y1] = rect ? [rect[0] / dpr - pad, rect[1] / dpr - pad, rect[2] / dpr + pad, rect[3] / dpr + pad] : [0, 0, 0, 0];
+    const buckets = new Map();
+    for (let e = 0; e < n; e++) {
+      let list = buckets.get(levels[e]);
+      if (!list) buckets.set(levels[e], (list = []));
+      if (!rect || !(boxes[4 * e] > x1 || boxes[4 * e + 2] < x0 || boxes[4 * e + 1] > y1 || boxes[4 * e + 3] < y0)) list.push(e);
     }
     const keys = [...buckets.keys()].sort((x, y) => Math.abs(x % 1000) - Math.abs(y % 1000));
     ctx.lineCap = "round";
     for (const key of keys) {
+      const list = buckets.get(key);
+      if (!list.length) continue;
       const dim = key >= 500;
       const q = dim ? key - 1000 : key;
       const m = Math.abs(q) / EDGE_LEVELS;
@@ -206,9 +323,10 @@ export function createNetworkView(el, actions) {
       ctx.strokeStyle = css(colour, dim ? 0.12 : 0.35 + 0.6 * m);
       ctx.lineWidth = (0.6 + 4.4 * m) * scale;
       ctx.beginPath();
-      for (const e of buckets.get(key)) {
-        ctx.moveTo(e[0], e[1]);
-        ctx.bezierCurveTo(e[2], e[3], e[4], e[5], e[6], e[7]);
+      for (const e of list) {
+        const o = 8 * e;
+        ctx.moveTo(curves[o], curves[o + 1]);
+        ctx.bezierCurveTo(curves[o + 2], curves[o + 3], curves[o + 4], curves[o + 5], curves[o + 6], curves[o + 7]);
       }
       ctx.stroke();
     }

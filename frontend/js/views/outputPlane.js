@@ -98,12 +98,14 @@ export function createOutputPlane(el, actions) {
     if (bg) {
       ctx.imageSmoothingEnabled = true;
       ctx.drawImage(bg.canvas, x0, y0, size, size);
-      el.caption.textContent = bg.caption;
     } else {
       ctx.fillStyle = "#f2f3f6";
       ctx.fillRect(x0, y0, size, size);
-      el.caption.textContent = "";
     }
+    // Only when it changes: writing the same text still invalidates layout, and the next view's
+    // canvas size read would lay the page out a second time in the frame.
+    const caption = bg ? bg.caption : "";
+    if (el.caption.textContent !== caption) el.caption.textContent = caption;
     ctx.strokeStyle = "rgba(29,35,48,0.25)";
     ctx.lineWidth = 1;
     ctx.strokeRect(x0 + 0.5, y0 + 0.5, size - 1, size - 1);
