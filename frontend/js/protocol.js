@@ -155,3 +155,28 @@ export function columnMean(arr, j) {
   for (let r = 0; r < rows; r++) s += arr.data[r * cols + j];
   return s / rows;
 }
+
+/** JSON nested lists → {data: Float64Array, shape} (null → NaN), as the live state holds arrays. */
+export function nestedToArray(nested) {
+  const shape = [];
+  let v = nested;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    v = v[0];
+  }
+  const data = new Float64Array(shape.reduce((n, d) => n * d, 1));
+  let k = 0;
+  const walk = (x) => {
+    if (Array.isArray(x)) for (const y of x) walk(y);
+    else data[k++] = x === null || x === undefined ? NaN : x;
+  };
+  walk(nested);
+  return { data, shape };
+}
+
+/** The heatmaps of a decoded frame's arrays: {output, outputClass, input, layers: [heat.L0, …]}. */
+export function heatmapsOf(arrays) {
+  const heat = { output: arrays["heat.output"] || null, outputClass: arrays["heat.output_class"] || null, input: arrays["heat.input"] || null, layers: [] };
+  for (let k = 0; arrays[`heat.L${k}`]; k++) heat.layers[k] = arrays[`heat.L${k}`];
+  return heat;
+}

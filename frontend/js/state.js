@@ -3,7 +3,7 @@
 // requestAnimationFrame loop in main.js draws the latest state.
 
 import { Series } from "./series.js";
-import { layerArrays } from "./protocol.js";
+import { heatmapsOf, layerArrays, nestedToArray } from "./protocol.js";
 
 export const LOSS_CAPACITY = 4096;
 export const EVAL_CAPACITY = 2048;
@@ -52,24 +52,6 @@ export function createState() {
     },
     dirty: true,
   };
-}
-
-function toArray(nested) {
-  // JSON nested lists → {data: Float64Array, shape}
-  const shape = [];
-  let v = nested;
-  while (Array.isArray(v)) {
-    shape.push(v.length);
-    v = v[0];
-  }
-  const data = new Float64Array(shape.reduce((n, d) => n * d, 1));
-  let k = 0;
-  const walk = (x) => {
-    if (Array.isArray(x)) x.forEach(walk);
-    else data[k++] = x === null ? NaN : x;
-  };
-  walk(nested);
-  return { data, shape };
 }
 
 /** Forget everything that belongs to the previous run (generation). */
@@ -168,7 +150,7 @@ export function applyHello(state, msg) {
   if (msg.params && msg.params.layers) {
     msg.params.layers.forEach((p, k) => {
       if (!state.layers[k]) return;
-      for (const [name, value] of Object.entries(p)) state.layers[k][name] = toArray(value);
+      for (const [name, value] of Object.entries(p)) state.layers[k][name] = nestedToArray(value);
     });
   }
   state.heat = { output: null, outputClass: null, input: null, layers: [] };
@@ -225,9 +207,7 @@ export function applyFrame(state, header, arrays) {
   });
   if (arrays["batch.X"]) state.batch = { X: arrays["batch.X"], indices: arrays["batch.indices"] || null };
   if (arrays["heat.output"] || arrays["heat.input"]) {
-    const heat = { output: arrays["heat.output"] || null, outputClass: arrays["heat.output_class"] || null, input: arrays["heat.input"] || null, layers: [] };
-    for (let k = 0; arrays[`heat.L${k}`]; k++) heat.layers[k] = arrays[`heat.L${k}`];
-    state.heat = heat;
+    state.heat = heatmapsOf(arrays);
   }
   state.dirty = true;
   return true;

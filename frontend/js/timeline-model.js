@@ -3,7 +3,9 @@
 // arrays shaped like the live state the views read, and the numbers shown for
 // compare, gradient-check and fork answers. No DOM, no fetch.
 
-import { layerArrays } from "./protocol.js";
+import { heatmapsOf, layerArrays, nestedToArray } from "./protocol.js";
+
+export { nestedToArray }; // views and tests read it from here too
 
 /**
  * The steps that can be revisited: session info's `recorded` ({first, last}) up to the live step.
@@ -111,23 +113,6 @@ export function latestOnly(run) {
   };
 }
 
-/** JSON nested lists → {data: Float64Array, shape} (null → NaN), as the live state holds arrays. */
-export function nestedToArray(nested) {
-  const shape = [];
-  let v = nested;
-  while (Array.isArray(v)) {
-    shape.push(v.length);
-    v = v[0];
-  }
-  const data = new Float64Array(shape.reduce((n, d) => n * d, 1));
-  let k = 0;
-  const walk = (x) => {
-    if (Array.isArray(x)) for (const y of x) walk(y);
-    else data[k++] = x === null || x === undefined ? NaN : x;
-  };
-  walk(nested);
-  return { data, shape };
-}
 
 /**
  * A past step as the views read the live state: {step, epoch, layers, heat, summary, eval, batch}.
@@ -151,8 +136,7 @@ export function pastSnapshot(frame, at) {
     for (const [name, value] of Object.entries(t)) put(k, name, value);
   });
   for (let k = 0; k < layers.length; k++) layers[k] ||= {};
-  const heat = { output: arrays["heat.output"] || null, outputClass: arrays["heat.output_class"] || null, input: arrays["heat.input"] || null, layers: [] };
-  for (let k = 0; arrays[`heat.L${k}`]; k++) heat.layers[k] = arrays[`heat.L${k}`];
+  const heat = heatmapsOf(arrays);
   let batch = null;
   if (at?.trace?.X) batch = { X: nestedToArray(at.trace.X), indices: Int32Array.from(at.trace.indices || []) };
   else if (arrays["batch.X"]) batch = { X: arrays["batch.X"], indices: arrays["batch.indices"] || null };
