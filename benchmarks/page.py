@@ -7,19 +7,22 @@ itself (or ``--url`` of a running one), plays the default 2-8-8-1 network and a
 performance.now()). Prints two tables. Targets (issue 4): 60 fps, ≤ 8 ms per
 frame, flat memory over 10 minutes of play (``--duration 600``).
 
-"draw ms" is the JavaScript of one drawn frame (what the loop measures); the
-canvases are rasterised afterwards, outside it. "main thread busy" is the share of
-the play time the page's main thread spent in tasks of any kind (CDP
-``Performance.getMetrics`` TaskDuration, this script's forced collections
-included): near 100 % the page cannot draw more frames, whatever the draw time.
+"frames/s" counts the frames the page drew, "received/s" the binary messages that
+reached it (training frames and catch-up points): the page cannot draw more
+distinct frames than it receives. "draw ms" is the JavaScript of one drawn frame
+(what the loop measures); the canvases are rasterised afterwards, outside it.
+"main thread busy" is the share of the time the page's main thread spent in tasks
+of any kind (CDP ``Performance.getMetrics`` TaskDuration): near 100 % the page
+cannot draw more frames, whatever the draw time. All of these are counted between
+the memory samples only: a forced collection stops the page for up to ~200 ms,
+which would otherwise be charged to the page's drawing.
 
 Memory is sampled every ``--sample`` seconds through the Chrome DevTools
 Protocol: the JS heap in use just before a forced full collection (garbage
 included: how high the heap climbs between collections), then
 ``HeapProfiler.collectGarbage`` and the heap that survives it (what the page
 retains: flat if nothing grows), DOM nodes and JS event listeners
-(``Performance.getMetrics``). The forced collections run as their own tasks,
-outside the measured drawing.
+(``Performance.getMetrics``).
 
     python benchmarks/page.py                 # 20 s per network
     python benchmarks/page.py --duration 600  # the 10-minute memory check
@@ -124,29 +127,40 @@ def measure(
     page.click("[data-testid=play]")
     page.wait_for_timeout(2000)  # warm up
     mem = [memory_sample(cdp)]
-    busy0 = task_seconds(cdp)
-    page.evaluate(
-        "() => { const s = window.__bpl_stats; s.drawMsMax = 0; s._t0 = performance.now(); s._f0 = s.frames;"
-        " s._seen = s.frames; s._steps0 = window.__bpl.state.step; }"
-    )
+    # Counters read at both ends of every window between two memory samples.
+    counters = """() => { const s = window.__bpl_stats, st = window.__bpl.state;
+        return { t: performance.now(), frames: s.frames, received: st.stats.messages, step: st.step }; }"""
     # The draw times of the frames drawn since the last look (the page keeps the last 2048), kept
     # here rather than in the page, so the heap measured holds none of the benchmark's own data.
     collect = """() => { const s = window.__bpl_stats; const n = s.times.length; const out = [];
         for (let f = Math.max(s._seen, s.frames - n); f < s.frames; f++) out.push(s.times[f % n]);
         s._seen = s.frames; return out; }"""
+    page.evaluate("() => { const s = window.__bpl_stats; s.drawMsMax = 0; s._seen = s.frames; }")
+    totals = {"secs": 0.0, "frames": 0.0, "received": 0.0, "steps": 0.0, "busy": 0.0}
     times: list[float] = []
     end = time.monotonic() + duration
     while time.monotonic() < end:
+        start, busy = page.evaluate(counters), task_seconds(cdp)
         page.wait_for_timeout(min(every, max(0.1, end - time.monotonic())) * 1000)
+        stop, busy = page.evaluate(counters), task_seconds(cdp) - busy
+        totals["secs"] += (stop["t"] - start["t"]) / 1000
+        for k in ("frames", "received"):
+            totals[k] += stop[k] - start[k]
+        totals["steps"] += max(0, stop["step"] - start["step"])
+        totals["busy"] += busy
         times += page.evaluate(collect)
-        if time.monotonic() < end - 0.5:  # the last sample is taken after the frame counters stop
+        if time.monotonic() < end - 0.5:  # the last sample is taken after the counters stop
             mem.append(memory_sample(cdp))
-    result: dict[str, Any] = page.evaluate("""() => { const s = window.__bpl_stats;
-        const secs = (performance.now() - s._t0) / 1000;
-        return { fps: (s.frames - s._f0) / secs, max: s.drawMsMax,
-                 steps_per_s: (window.__bpl.state.step - s._steps0) / secs, secs }; }""")
-    result.update(median=quantile(times, 0.5), p95=quantile(times, 0.95))
-    result["busy"] = (task_seconds(cdp) - busy0) / result["secs"]
+    secs = totals["secs"]
+    result: dict[str, Any] = {
+        "fps": totals["frames"] / secs,
+        "received": totals["received"] / secs,
+        "steps_per_s": totals["steps"] / secs,
+        "busy": totals["busy"] / secs,
+        "max": page.evaluate("window.__bpl_stats.drawMsMax"),
+        "median": quantile(times, 0.5),
+        "p95": quantile(times, 0.95),
+    }
     mem.append(memory_sample(cdp))
     page.click("[data-testid=pause]")
     page.close()
@@ -199,15 +213,15 @@ def main() -> None:
         " (headless Chromium, software rendering)"
     )
     head = (
-        f"{'network':<24} {'frames/s':>8} {'draw ms p50':>11} {'p95':>6} {'max':>6} {'steps/s':>9}"
-        f" {'main thread busy':>16}"
+        f"{'network':<24} {'frames/s':>8} {'received/s':>10} {'draw ms p50':>11} {'p95':>6} {'max':>6}"
+        f" {'steps/s':>9} {'main thread busy':>16}"
     )
     print(head)
     print("-" * len(head))
     for name, r in rows:
         print(
-            f"{name:<24} {r['fps']:>8.1f} {r['median']:>11.2f} {r['p95']:>6.2f} {r['max']:>6.1f}"
-            f" {r['steps_per_s']:>9.0f} {r['busy']:>15.0%}"
+            f"{name:<24} {r['fps']:>8.1f} {r['received']:>10.1f} {r['median']:>11.2f} {r['p95']:>6.2f}"
+            f" {r['max']:>6.1f} {r['steps_per_s']:>9.0f} {r['busy']:>15.0%}"
         )
     print()
     print(

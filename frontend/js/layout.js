@@ -188,3 +188,21 @@ export function findNode(layout, c, u) {
   const col = layout.columns[c];
   return col ? col.nodes.find((n) => n.unit === u) || null : null;
 }
+
+/**
+ * How a layer header fits `spacing` px between column centres (at presenter `scale`):
+ * "wide" holds the title, −/+ and the activation side by side; "narrow" stacks −/+
+ * over the activation under a short title; "tight" (many layers) shows only a short
+ * title, which opens the controls in a small menu.
+ */
+export function headMode(spacing, scale = 1) {
+  const s = spacing / scale;
+  if (s >= 140) return "wide";
+  if (s >= 72) return "narrow";
+  return "tight";
+}
+
+/** Room above the nodes for headers of `mode` (px). */
+export function headRoom(mode, scale = 1) {
+  return (mode === "narrow" ? 66 : 52) * scale;
+}

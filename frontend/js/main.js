@@ -7,6 +7,8 @@ import { Api } from "./api.js";
 import { SessionSocket } from "./socket.js";
 import { createState, applyHello, applyFrame, applyEvent, applySessionInfo, applyHistory, isDense } from "./state.js";
 import { decodeConfig, encodeConfig } from "./url.js";
+import { onCanvasResize } from "./draw.js";
+import { createFramePacer } from "./pacer.js";
 import * as model from "./model.js";
 import { createAnimation, nextPhase, animationAt, describePhase } from "./animation.js";
 import { gridInputs, FEATURES } from "./features.js";
@@ -33,6 +35,7 @@ const state = createState();
 let socket = null;
 let options = null;
 let ownSession = false; // this page created the session (and deletes it on leaving)
+const pacer = createFramePacer((header, arrays) => applyFrame(state, header, arrays));
 
 // --- small UI helpers -------------------------------------------------------------
 
@@ -68,6 +71,7 @@ function subscription(architecture) {
 
 function switchTo(id, token, info, own) {
   if (socket) socket.close();
+  pacer.clear();
   const ui = state.ui;
   Object.assign(state, createState());
   state.options = options;
@@ -81,14 +85,16 @@ function switchTo(id, token, info, own) {
     id,
     {
       onHello(msg) {
+        pacer.flush();
         applyHello(state, msg);
         classroom.onHello(msg);
         if (msg.session?.step > 0) api.history(id).then((h) => id === state.session.id && applyHistory(state, h)).catch(() => {});
       },
       onFrame(header, arrays) {
-        applyFrame(state, header, arrays);
+        pacer.push(header, arrays);
       },
       onText(msg) {
+        pacer.flush();
         if (msg.type === "event") {
           applyEvent(state, msg);
           classroom.onEvent(msg);
@@ -600,6 +606,7 @@ $("anim-stop").addEventListener("click", () => {
   state.dirty = true;
 });
 window.addEventListener("resize", () => (state.dirty = true));
+onCanvasResize(() => (state.dirty = true));
 
 // --- keyboard: space play/pause, → step (or next animation phase), r reset, Esc -------
 // While a past step is shown, ← / → move it by one step (→ at the live end steps as usual).
@@ -651,6 +658,7 @@ function drawCaption(now) {
 
 function loop(now) {
   requestAnimationFrame(loop);
+  pacer.tick();
   if (state.ui.anim) {
     if (state.ui.anim.done) state.ui.anim = null;
     state.dirty = true;

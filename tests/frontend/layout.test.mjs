@@ -70,3 +70,15 @@ test("the rectangle to redraw covers the edges whose level changed, padded, in d
   // only the first n edges count (the arrays may be longer than this layout's edges)
   assert.equal(changedRect(new Int16Array([3, -2, 7]), drawn, 2, boxes, 4, 1, 300, 300), null);
 });
+
+test("layer headers: wide, then narrow, then tight as the columns close in; presenter needs more room", async () => {
+  const { headMode, headRoom } = await import("../../frontend/js/layout.js");
+  assert.equal(headMode(200), "wide");
+  assert.equal(headMode(140), "wide");
+  assert.equal(headMode(100), "narrow");
+  assert.equal(headMode(72), "narrow");
+  assert.equal(headMode(40), "tight");
+  assert.equal(headMode(150, 1.4), "narrow"); // larger controls in presenter mode
+  assert.ok(headRoom("narrow") > headRoom("wide"));
+  assert.equal(headRoom("wide", 1.4), 52 * 1.4);
+});

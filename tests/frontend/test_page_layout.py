@@ -111,3 +111,74 @@ def test_page_main_views_screenshots(open_page: Any, tmp_path: Path) -> None:
         pg.keyboard.press("ArrowRight")
     pg.wait_for_timeout(700)
     pg.screenshot(path=str(out / "one-sample-backward.png"))
+
+
+# Every header control's box, by header: nothing of one header may cover another's.
+HEAD_BOXES = """() => [...document.querySelectorAll('.layer-head')].map((h) =>
+    [...h.querySelectorAll('.title, button, select')].filter((e) => e.getClientRects().length)
+      .map((e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }))"""
+
+
+def overlapping_headers(pg: Any) -> list[tuple[int, int]]:
+    heads = pg.evaluate(HEAD_BOXES)
+    hits = []
+    for a in range(len(heads)):
+        for b in range(a + 1, len(heads)):
+            for ra in heads[a]:
+                for rb in heads[b]:
+                    apart_x = ra[2] - 0.5 <= rb[0] or rb[2] - 0.5 <= ra[0]
+                    apart_y = ra[3] - 0.5 <= rb[1] or rb[3] - 0.5 <= ra[1]
+                    if not (apart_x or apart_y):
+                        hits.append((a, b))
+    return hits
+
+
+@pytest.mark.parametrize(
+    ("hidden", "width", "height", "mode"),
+    [
+        (2, 1280, 720, "wide"),
+        (6, 1280, 720, "narrow"),
+        (6, 768, 1024, "narrow"),
+        (12, 1280, 720, "tight"),
+        (24, 1280, 720, "tight"),
+        (31, 768, 1024, "tight"),  # the most the server allows (32 layers with the output)
+    ],
+)
+def test_layer_headers_never_overlap_however_many_layers(
+    browser: Any, server_url: str, hidden: int, width: int, height: int, mode: str
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=server_url)
+    pg = context.new_page()
+    try:
+        pg.goto("/?net=" + ",".join(["tanh:4"] * hidden) + ",sigmoid:1")
+        wait_live(pg)
+        pg.wait_for_function(f"() => document.querySelectorAll('.layer-head').length === {hidden + 2}")
+        assert pg.locator(f".layer-head.{mode}").count() == hidden + 2
+        assert overlapping_headers(pg) == []
+        wrap = pg.locator(".network-wrap").bounding_box()
+        for box in (b for head in pg.evaluate(HEAD_BOXES) for b in head):
+            assert wrap["x"] - 1 <= box[0] and box[2] <= wrap["x"] + wrap["width"] + 1, box
+    finally:
+        context.close()
+
+
+def test_a_tight_header_opens_its_controls_and_they_change_the_network(open_page: Any) -> None:
+    pg = open_page("net=" + ",".join(["tanh:4"] * 12) + ",sigmoid:1")
+    third = pg.locator(".layer-head").nth(3)
+    assert third.locator("select").is_hidden()
+    third.locator("button.title").click()
+    assert "open" in third.get_attribute("class").split()
+    third.locator("select").select_option("relu")
+    pg.wait_for_function("() => window.__bpl.state.architecture.layers[2].activation === 'relu'")
+    # the rebuilt headers keep the menu open, so a second change needs no second click
+    pg.locator(".layer-head").nth(3).get_by_label("Add a neuron to layer 3").click()
+    pg.wait_for_function("() => window.__bpl.state.architecture.layers[2].units === 5")
+    assert [layer["activation"] for layer in pg.evaluate("window.__bpl.state.architecture.layers")][:4] == [
+        "tanh",
+        "tanh",
+        "relu",
+        "tanh",
+    ]
+    pg.mouse.click(5, 400)  # anywhere else closes it
+    assert pg.locator(".layer-head.open").count() == 0
+    assert pg.errors == []

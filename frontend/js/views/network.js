@@ -2,7 +2,7 @@
 // weight / gradient / update, bias dots, hover read-outs, click to explain,
 // and the one-sample forward/backward animation. Canvas 2D.
 
-import { networkLayout, edgeCurve, curveBox, changedRect, bezierPoint, biasDot, hitTest, findNode } from "../layout.js";
+import { networkLayout, headMode, headRoom, edgeCurve, curveBox, changedRect, bezierPoint, biasDot, hitTest, findNode } from "../layout.js";
 import { diverging, divergingLUT, activationDomain, css } from "../colors.js";
 import { maxAbs, formatSig } from "../scales.js";
 import { fitCanvas, TileCache, roundRect } from "../draw.js";
@@ -23,6 +23,9 @@ export function createNetworkView(el, actions) {
   let layoutKey = "";
   let headsKey = "";
   let headsX = ""; // the headers' (rounded) positions
+  let heads = "wide"; // how the headers fit between the columns (layout.js headMode)
+  let openHead = -1; // the tight header whose menu is open
+  let headWidth = 0; // px a header may take (the column spacing less a margin)
   let scale = 1;
   let lastHover = null;
   let pointer = null; // client coordinates of the mouse over the canvas
@@ -37,6 +40,12 @@ export function createNetworkView(el, actions) {
       lastHover = hit;
       actions.hover(hit);
     }
+  });
+  // A tight header's menu closes on any click outside the headers.
+  document.addEventListener("click", (ev) => {
+    if (openHead < 0 || el.heads.contains(ev.target)) return;
+    openHead = -1;
+    for (const head of el.heads.children) head.classList.remove("open");
   });
   el.canvas.addEventListener("mouseleave", () => {
     pointer = null;
@@ -64,7 +73,7 @@ export function createNetworkView(el, actions) {
   function renderHeads(state, options) {
     const arch = state.architecture;
     const acts = options?.activations || ["linear", "relu", "leaky_relu", "tanh", "sigmoid"];
-    const key = JSON.stringify([arch.layers.map((l) => [l.output_shape, l.activation]), acts, actions.canEdit(), state.ui.presenter]);
+    const key = JSON.stringify([arch.layers.map((l) => [l.output_shape, l.activation]), acts, actions.canEdit(), state.ui.presenter, heads, headWidth >= 30, headWidth >= 46]);
     const xs = layout.columns.map((c) => Math.round(c.cx)).join();
     if (key === headsKey && el.heads.children.length === layout.columns.length) {
       // Same headers, moved (the canvas changed width): move them rather than build new ones.
@@ -78,18 +87,42 @@ export function createNetworkView(el, actions) {
     headsX = xs;
     el.heads.replaceChildren();
     const editable = actions.canEdit();
+    const nLayers = arch.layers.length;
     layout.columns.forEach((col, c) => {
       const head = document.createElement("div");
-      head.className = "layer-head";
+      // Very tight columns (20+ layers): every other header one row lower, so labels have two columns' room.
+      head.className = `layer-head ${heads}${heads === "tight" && headWidth < 24 && c % 2 ? " low" : ""}`;
       head.style.left = `${col.cx}px`;
-      const title = document.createElement("span");
-      title.className = "title";
-      const nLayers = arch.layers.length;
-      if (c === 0) title.textContent = `Input · ${col.count}`;
-      else if (c === nLayers) title.textContent = `Output · ${col.count}`;
-      else title.textContent = `Layer ${c} · ${col.count}`;
+      const long = c === 0 ? `Input · ${col.count}` : c === nLayers ? `Output · ${col.count}` : `Layer ${c} · ${col.count}`;
+      const short = c === 0 ? `In · ${col.count}` : c === nLayers ? `Out · ${col.count}` : `L${c} · ${col.count}`;
+      const tiny = c === 0 ? "In" : c === nLayers ? "Out" : String(c); // a tight header too narrow for `short`
+      const hidden = c > 0 && c < nLayers;
+      let title;
+      if (heads === "tight" && hidden) {
+        // Too narrow for the controls: the title opens them in a small menu.
+        title = document.createElement("button");
+        title.type = "button";
+        title.textContent = headWidth >= 46 ? `L${c}·${col.count}` : headWidth >= 30 ? `L${c}` : String(c);
+        title.title = `${long} · ${arch.layers[c - 1].activation}`;
+        title.setAttribute("aria-label", `Layer ${c}: ${col.count} units, ${arch.layers[c - 1].activation}; change them`);
+        title.setAttribute("aria-expanded", String(openHead === c));
+        title.addEventListener("click", (ev) => {
+          ev.stopPropagation();
+          openHead = openHead === c ? -1 : c;
+          [...el.heads.children].forEach((h, k) => {
+            h.classList.toggle("open", k === openHead);
+            h.firstChild.setAttribute?.("aria-expanded", String(k === openHead));
+          });
+        });
+        head.classList.toggle("open", openHead === c);
+      } else {
+        title = document.createElement("span");
+        title.textContent = heads === "wide" ? long : heads === "tight" ? (headWidth >= 46 ? short.replace(" · ", "·") : tiny) : short;
+        title.title = long;
+      }
+      title.classList.add("title");
       head.append(title);
-      if (c > 0 && c < nLayers) {
+      if (hidden) {
         const units = document.createElement("div");
         units.className = "units";
         const minus = document.createElement("button");
@@ -111,13 +144,10 @@ export function createNetworkView(el, actions) {
         sel.addEventListener("change", () => actions.setActivation(c - 1, sel.value));
         units.append(minus, sel, plus);
         head.append(units);
-      } else if (c === nLayers) {
+      } else if (heads === "wide") {
+        // the output's activation and loss (also in the Problem menu), the input's role
         const act = document.createElement("span");
-        act.textContent = `${arch.layers[c - 1].activation} · ${arch.loss}`;
-        head.append(act);
-      } else {
-        const act = document.createElement("span");
-        act.textContent = "features";
+        act.textContent = c === nLayers ? `${arch.layers[c - 1].activation} · ${arch.loss}` : "features";
         head.append(act);
       }
       el.heads.append(head);
@@ -157,7 +187,13 @@ export function createNetworkView(el, actions) {
     const counts = columnCounts(state);
     const key = `${w}x${h}:${counts.join("-")}:${scale}`;
     if (key !== layoutKey) {
-      layout = networkLayout({ counts, width: w, height: h, top: 52 * scale, bottom: 34, left: 18, right: 18, maxNode: 52 * scale, minNode: 12 });
+      const place = (top) => networkLayout({ counts, width: w, height: h, top, bottom: 34, left: 18, right: 18, maxNode: 52 * scale, minNode: 12 });
+      layout = place(headRoom("wide", scale));
+      const cols = layout.columns;
+      heads = headMode(cols.length > 1 ? cols[1].cx - cols[0].cx : w, scale);
+      if (heads !== "wide") layout = place(headRoom(heads, scale));
+      headWidth = Math.floor(cols.length > 1 ? cols[1].cx - cols[0].cx - 6 : w);
+      el.heads.style.setProperty("--head-w", `${headWidth}px`);
       layoutKey = key;
       el.canvas.dataset.layers = counts.join("-");
     }

@@ -71,6 +71,59 @@ export function createOutputPlane(el, actions) {
     return { canvas: tiles.paint(3, r, heat.output.data, LUT, dom.center, dom.scale, 175), caption: "network output" };
   }
 
+  // The train / test / added points change only with the data, the view's size and its
+  // switches, not with training: they are painted once into an offscreen layer that every
+  // frame copies (hundreds of stroked arcs each frame cost ~2 ms of software rasterising).
+  const layer = { canvas: document.createElement("canvas"), data: null, custom: null, key: "" };
+
+  function pointsLayer(state, w, h, sx, sy, scale) {
+    const dpr = Math.min(3, window.devicePixelRatio || 1);
+    const custom = state.custom;
+    const key = [w, h, dpr, scale, state.ui.showTest, custom?.x.length, custom?.cleared, sx(0), sy(0), sx(1), sy(1)].join();
+    if (layer.data === state.data && layer.custom === custom && layer.key === key) return layer.canvas;
+    Object.assign(layer, { data: state.data, custom, key });
+    layer.canvas.width = Math.round(w * dpr);
+    layer.canvas.height = Math.round(h * dpr);
+    const ctx = layer.canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    paintPoints(ctx, state, sx, sy, scale);
+    return layer.canvas;
+  }
+
+  function paintPoints(ctx, state, sx, sy, scale) {
+    const data = state.data;
+    const r = 2.9 * scale;
+    const targetScale = data.task === "regression" ? regressionDomain(state).scale || 1 : 1;
+    const points = (pts, labels, targets, test) => {
+      for (let i = 0; i < pts.length; i++) {
+        const p = pts[i];
+        const colour = data.task === "regression" && targets ? diverging(targets[i] / targetScale) : classOf(state, labels[i] ?? 0);
+        ctx.beginPath();
+        ctx.arc(sx(p[0]), sy(p[1]), r, 0, Math.PI * 2);
+        ctx.fillStyle = css(colour);
+        ctx.fill();
+        ctx.lineWidth = test ? 1.2 * scale : 1;
+        ctx.strokeStyle = test ? "#1d2330" : "#fff";
+        ctx.stroke();
+      }
+    };
+    points(data.pointsTrain, data.labelsTrain, data.targetsTrain, false);
+    if (state.ui.showTest) points(data.pointsTest, data.labelsTest, data.targetsTest, true);
+    if (state.custom) {
+      ctx.setLineDash([2, 2]);
+      state.custom.x.forEach((p, i) => {
+        ctx.beginPath();
+        ctx.arc(sx(p[0]), sy(p[1]), r + 1.5, 0, Math.PI * 2);
+        ctx.fillStyle = css(data.task === "regression" ? diverging(state.custom.y[i]) : classOf(state, state.custom.y[i]));
+        ctx.fill();
+        ctx.strokeStyle = "#1d2330";
+        ctx.lineWidth = 1.2;
+        ctx.stroke();
+      });
+      ctx.setLineDash([]);
+    }
+  }
+
   function draw(state) {
     const { ctx, w, h } = fitCanvas(el.canvas);
     ctx.clearRect(0, 0, w, h);
@@ -120,45 +173,13 @@ export function createOutputPlane(el, actions) {
     ctx.textBaseline = "middle";
     for (const t of [lo, (lo + hi) / 2, hi]) ctx.fillText(formatTick(t), x0 - 4, sy(t));
 
-    const r = 2.9 * scale;
-    const points = (pts, labels, targets, test) => {
-      for (let i = 0; i < pts.length; i++) {
-        const p = pts[i];
-        const x = sx(p[0]);
-        const y = sy(p[1]);
-        let colour;
-        if (data.task === "regression" && targets) colour = diverging(targets[i] / (regressionDomain(state).scale || 1));
-        else colour = classOf(state, labels[i] ?? 0);
-        ctx.beginPath();
-        ctx.arc(x, y, r, 0, Math.PI * 2);
-        ctx.fillStyle = css(colour);
-        ctx.fill();
-        ctx.lineWidth = test ? 1.2 * scale : 1;
-        ctx.strokeStyle = test ? "#1d2330" : "#fff";
-        ctx.stroke();
-      }
-    };
-    points(data.pointsTrain, data.labelsTrain, data.targetsTrain, false);
-    if (state.ui.showTest) points(data.pointsTest, data.labelsTest, data.targetsTest, true);
-    if (state.custom) {
-      ctx.setLineDash([2, 2]);
-      state.custom.x.forEach((p, i) => {
-        ctx.beginPath();
-        ctx.arc(sx(p[0]), sy(p[1]), r + 1.5, 0, Math.PI * 2);
-        ctx.fillStyle = css(data.task === "regression" ? diverging(state.custom.y[i]) : classOf(state, state.custom.y[i]));
-        ctx.fill();
-        ctx.strokeStyle = "#1d2330";
-        ctx.lineWidth = 1.2;
-        ctx.stroke();
-      });
-      ctx.setLineDash([]);
-    }
+    ctx.drawImage(pointsLayer(state, w, h, sx, sy, scale), 0, 0, w, h);
     // the animated sample
     const idx = state.ui.anim?.trace?.indices?.[0];
     const X = idx === undefined ? null : data.pointsTrain[idx];
     if (X) {
       ctx.beginPath();
-      ctx.arc(sx(X[0]), sy(X[1]), r + 6 * scale, 0, Math.PI * 2);
+      ctx.arc(sx(X[0]), sy(X[1]), 2.9 * scale + 6 * scale, 0, Math.PI * 2);
       ctx.strokeStyle = "#1d2330";
       ctx.lineWidth = 2.5 * scale;
       ctx.stroke();
