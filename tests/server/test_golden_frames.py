@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,8 @@ import pytest
 
 from server.frames import decode_frame, encode_frame
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
 FILES = sorted(GOLDEN.glob("*.bin"))
 
 
@@ -40,3 +43,13 @@ def test_encoding_the_decoded_frame_gives_the_same_bytes(path: Path) -> None:
     (length,) = np.frombuffer(message[:4], "<u4")
     assert (4 + int(length)) % 8 == 0
     assert all(s["offset"] % 8 == 0 for s in specs)
+
+
+def test_a_real_session_still_builds_the_golden_frames_byte_for_byte() -> None:
+    # The script trains a fixed session and builds its frames with the server's FrameBuilder:
+    # a change there that the samples do not reflect would leave the page's decoder tests
+    # checking frames the server no longer sends.
+    script = ROOT / "scripts" / "make_golden_frames.py"
+    command = [sys.executable, str(script), "--check"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
