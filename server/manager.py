@@ -131,6 +131,7 @@ class SessionManager:
                 self.settings.frame_max_parameters,
                 on_change=self._changed,
                 recording_budget_bytes=self.settings.recording_budget_bytes,
+                max_batch_size=self.settings.max_batch_size,
             )
             self._sessions[sid] = managed
         self._changed(managed)

@@ -49,8 +49,10 @@ class ManagedSession:
         frame_max_parameters: int,
         on_change: Callable[[ManagedSession], None] | None = None,
         recording_budget_bytes: int = 4 * 1024 * 1024,
+        max_batch_size: int = 1 << 30,
     ) -> None:
         self.id = session_id
+        self.max_batch_size = max_batch_size  # the server's limit, held on every later change too
         self.token = token
         self.engine = engine
         self.loop = loop
@@ -160,6 +162,7 @@ class ManagedSession:
         sample, the next in the epoch's order); it is pinned in the recording both
         ways, so time travel replays it exactly.
         """
+        self._check_batch_size(batch_size)
         with self.lock:
             if batch_size is None or batch_size == self.engine.batch_size:
                 return self._step_locked(n)
@@ -222,6 +225,7 @@ class ManagedSession:
     def apply_changes(
         self, training: dict[str, Any] | None, play: PlayOptions | None, lockstep: bool | None
     ) -> None:
+        self._check_batch_size((training or {}).get("batch_size"))
         with self.lock:
             if training:
                 self.engine.apply_training_changes(training)
@@ -233,6 +237,14 @@ class ManagedSession:
                 if lockstep:
                     self.playing = False
             self._changed("config", session=self.info())
+
+    def _check_batch_size(self, batch_size: object) -> None:
+        # The same refusal as at creation (manager.check_config_limits): a live change must not
+        # lift a session past a limit that every later rebuild of its config would then hit.
+        if isinstance(batch_size, int) and batch_size > self.max_batch_size:
+            raise ValueError(
+                f"batch_size = {batch_size} exceeds the limit max_batch_size = {self.max_batch_size}"
+            )
 
     def start(self, play: PlayOptions | None) -> None:
         with self.lock:

@@ -333,6 +333,22 @@ REST_CASES = [
         status=422,
     ),
     Case(
+        "batch over max_batch_size in PATCH",
+        "PATCH",
+        S,
+        ("max_batch_size", "100000"),
+        json={"training": {"batch_size": 100_000}},
+        status=422,
+    ),
+    Case(
+        "one step's batch over max_batch_size",
+        "POST",
+        S + "/step",
+        ("max_batch_size", "100000"),
+        json={"steps": 1, "batch_size": 100_000},
+        status=422,
+    ),
+    Case(
         "unknown field in PATCH",
         "PATCH",
         S,
@@ -498,6 +514,7 @@ def test_a_refused_change_leaves_the_session_as_it_was(http: httpx.Client, make_
     bad = [
         ("PATCH", "", {"training": {"optimizer": {"name": "adam", "beta1": 2.0}}}),
         ("PATCH", "", {"training": {"batch_size": 0}}),
+        ("PATCH", "", {"training": {"batch_size": 100_000, "optimizer": {"lr": 0.5}}}),
         (
             "PUT",
             "/params",
@@ -578,6 +595,13 @@ WS_CASES = [
         "unknown field in set",
         {"type": "control", "action": "set", "training": {"colour": 1}},
         ("colour",),
+        400,
+        with_token=True,
+    ),
+    WsCase(
+        "batch over the limit in set",
+        {"type": "control", "action": "set", "training": {"batch_size": 100_000}},
+        ("max_batch_size",),
         400,
         with_token=True,
     ),
