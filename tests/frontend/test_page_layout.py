@@ -64,6 +64,23 @@ def test_page_fits_its_width_and_shows_every_view(
         context.close()
 
 
+@pytest.mark.parametrize("width", [768, 820, 1024, 1280])
+def test_presenter_mode_keeps_the_network_wide_at_every_width(
+    browser: Any, server_url: str, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 1024}, base_url=server_url)
+    pg = context.new_page()
+    try:
+        pg.goto("/?presenter=1")
+        wait_live(pg)
+        assert pg.evaluate("document.documentElement.scrollWidth") <= width, "no horizontal scrolling"
+        network = pg.get_by_test_id("network").bounding_box()
+        # one column below 860 px: the network takes (nearly) the whole width; two above it
+        assert network["width"] > (0.8 if width <= 860 else 0.45) * width, network
+    finally:
+        context.close()
+
+
 def test_page_presenter_mode_enlarges_text(open_page: Any, tmp_path: Path) -> None:
     pg = open_page()
 
