@@ -295,6 +295,9 @@ class SessionInfo(BaseModel):
     data: dict[str, Any]
     eval: dict[str, Any] | None
     divergence: dict[str, Any] | None
+    stop_reason: str | None = Field(
+        None, description="why play last stopped (a stop condition, 'paused', a reset…); null while playing"
+    )
     viewers: int
     parameters: int
     created: float

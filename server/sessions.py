@@ -113,6 +113,7 @@ class ManagedSession:
                     },
                     "eval": e.history.evals.last(),
                     "divergence": None if e.divergence is None else e.divergence.to_dict(),
+                    "stop_reason": self.last_stop_reason,
                     "viewers": len(self.hub.viewers),
                     "parameters": e.network.size,
                     "created": self.created,

@@ -75,7 +75,12 @@ export function createActions({ state, api, views, options, controller, fail, to
     setModel: (partial) => rebuild({ ...current(), model: { ...current().model, ...partial } }),
     setSeed: (seed) => rebuild({ ...current(), seed }),
     reseed: () => rebuild({ ...current(), seed: Math.floor(Math.random() * 1e6) }),
-    regenerate: () => rebuild({ ...current(), seed: Math.floor(Math.random() * 1e6) }),
+    // New data only: data.seed draws the data alone, so the weights and batch order stay.
+    regenerate() {
+      const c = current();
+      if (c.data?.x) return; // pasted or added points: nothing to draw again
+      rebuild({ ...c, data: { ...c.data, seed: Math.floor(Math.random() * 1e6) } });
+    },
     addLayer: () => rebuild(model.addLayer(current(), limits().max_layers || 32)),
     removeLayer: () => rebuild(model.removeLayer(current())),
     changeUnits: (k, d) => rebuild(model.changeUnits(current(), k, d, limits().max_units || 1024)),
@@ -162,8 +167,12 @@ export function createActions({ state, api, views, options, controller, fail, to
     },
     share() {
       const url = location.href;
+      // Pasted or added points do not fit in a link: the link then watches this very session.
+      const what = current().data?.x
+        ? "Link copied: it shows this session while this page stays open (pasted or added points do not fit in a link; Export keeps them)."
+        : "Link copied: it opens this setup with the same seed.";
       (navigator.clipboard?.writeText(url) || Promise.reject(new Error("no clipboard")))
-        .then(() => toast("Link copied: it opens this setup with the same seed."))
+        .then(() => toast(what))
         .catch(() => toast(url));
     },
     async exportSession() {

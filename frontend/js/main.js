@@ -48,7 +48,7 @@ function toast(text, kind = "info") {
   el.className = `toast ${kind}`;
   el.hidden = false;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => (el.hidden = true), kind === "error" ? 6000 : 2500);
+  toastTimer = setTimeout(() => (el.hidden = true), kind === "info" ? 2500 : 6000);
 }
 
 function fail(err) {
@@ -100,6 +100,8 @@ function switchTo(id, token, info, own) {
         if (msg.type === "event") {
           applyEvent(state, msg);
           classroom.onEvent(msg);
+          // a stop condition ended play: say which (a plain pause needs no words)
+          if (msg.event === "pause" && msg.reason && msg.reason !== "paused") toast(`Stopped: ${msg.reason}. Change or clear the stop conditions to go on.`, "warn");
           if (msg.event === "config") writeUrl();
         } else if (msg.type === "error") toast(msg.message, "error");
       },

@@ -24,6 +24,7 @@ export function createState() {
     lockstep: false,
     play: {},
     divergence: null,
+    stopReason: null, // why play last stopped ("paused", "reached max_steps 50", …), null while playing
     eval: null,
     summary: null,
     time: 0,
@@ -109,6 +110,7 @@ export function applySessionInfo(state, info, fromRest = false) {
   if (info.architecture) state.architecture = info.architecture;
   if (!fromRest && "eval" in info) state.eval = info.eval;
   if (!fromRest && "divergence" in info) state.divergence = info.divergence;
+  if (!fromRest && "stop_reason" in info) state.stopReason = info.stop_reason;
   if (info.viewers !== undefined) state.session.viewers = info.viewers;
   if (state.architecture) setLayerCount(state, state.architecture.layers.length);
   if (state.eval) pushEval(state, state.eval);
@@ -232,9 +234,11 @@ export function applyEvent(state, msg) {
   switch (msg.event) {
     case "play":
       state.playing = true;
+      state.stopReason = null;
       break;
     case "pause":
       state.playing = false;
+      state.stopReason = msg.reason || "paused";
       break;
     case "divergence":
       state.divergence = msg.divergence || state.divergence;

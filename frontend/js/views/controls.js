@@ -209,8 +209,10 @@ export function createControls(actions) {
     el.epoch.textContent = String(state.epoch);
     const s = state.session.status;
     const role = state.session.role;
-    el.status.textContent =
-      s === "live" ? (state.playing ? "training" : state.divergence ? "diverged" : "paused") + (role === "viewer" ? " · viewing" : "") : s;
+    const stopped = !state.playing && state.stopReason && state.stopReason !== "paused";
+    const shown = s === "live" ? (state.playing ? "training" : state.divergence ? "diverged" : stopped ? "stopped" : "paused") + (role === "viewer" ? " · viewing" : "") : s;
+    if (el.status.textContent !== shown) el.status.textContent = shown;
+    el.status.title = stopped ? `Stopped: ${state.stopReason}` : "";
     el.status.className = `status ${s === "live" ? "live" : "off"}`;
     el.play.hidden = state.playing;
     el.pause.hidden = !state.playing;
