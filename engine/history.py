@@ -67,6 +67,23 @@ class Curve:
     def column(self, name: str) -> NDArray[np.float64]:
         return self._values[self.fields.index(name), : self.length]
 
+    def amend(self, step: int, *values: float) -> None:
+        """Record ``step`` whatever the stride, over the last point when that is the same step.
+
+        For values that changed without a step (recover puts earlier weights back): the
+        curve's last point must then be what the weights are now, not what they were.
+        """
+        if self.length and int(self._steps[self.length - 1]) == step:
+            n = self.length - 1
+        else:
+            if self.length == self.capacity:
+                self._thin()
+            n = self.length
+            self.length = n + 1
+            self._steps[n] = step
+        for k, v in enumerate(values):
+            self._values[k, n] = v
+
     def last(self) -> dict[str, float] | None:
         if not self.length:
             return None

@@ -422,6 +422,12 @@ class TrainingSession:
             restored_from, _, theta = self._best
             self.network.theta[...] = theta
             self.optimizer.reset_state()
+            # The last evaluation was of the diverged weights: evaluate the restored ones, so the
+            # loss reported from now on (and drawn last on the curves) is that of the weights in use.
+            ev = self.evaluate()
+            self.history.evals.amend(
+                self.step_count, *(math.nan if ev[f] is None else float(ev[f] or 0.0) for f in EVAL_FIELDS)
+            )
         elif any(not np.all(np.isfinite(buf)) for buf in self.optimizer.buffers().values()):
             self.optimizer.reset_state()
         self.divergence = None

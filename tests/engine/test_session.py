@@ -154,6 +154,11 @@ def test_a_huge_learning_rate_is_reported_as_divergence_and_recovery_restores_th
     restored_from = s.recover(lr=0.03)
     assert restored_from == best_step
     assert s.evaluate()["train_loss"] < 0.8  # back to the healthy weights, not the blown-up ones
+    # the loss reported from now on is that of the restored weights, not the diverged ones
+    last = s.history.evals.last()
+    assert last is not None and last["step"] == s.step_count
+    assert last["train_loss"] == s.evaluate()["train_loss"]
+    assert last["test_loss"] == s.evaluate()["test_loss"]
     assert s.step(5).steps_done == 5
 
 

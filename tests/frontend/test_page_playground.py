@@ -154,6 +154,13 @@ def test_page_learning_rate_10_shows_the_divergence_banner_and_recovery_works(
     assert lr.input_value() == "1"
     info = httpx.get(f"{server_url}/api/sessions/{session_id(pg)}").json()
     assert info["divergence"] is None
+    # the loss shown is that of the restored weights (it was the diverged one's until the next evaluation)
+    restored = info["eval"]["train_loss"]
+    assert restored < 1.0
+    pg.wait_for_function(
+        "(v) => Number(document.querySelector('[data-testid=train-loss]').textContent) === v",
+        arg=float(f"{restored:.4g}"),
+    )
     before = step_count(pg)
     pg.get_by_test_id("step").click()
     wait_step(pg, f"s === {before + 1}")

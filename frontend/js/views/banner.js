@@ -3,10 +3,18 @@
 
 import { formatSig } from "../scales.js";
 
-/** The learning rate offered for recovery: a tenth of the one that diverged, at 3 significant digits. */
-export function recoveryRate(divergence, currentLr) {
+// The most a recovery offers, per optimizer: a tenth of a rate far too large is often still
+// too large (lr 1000 → 100 → 10 diverged again, three clicks), while these train the
+// playground's networks. Adaptive optimizers scale steps by their own history: smaller caps.
+const RECOVERY_CAP = { sgd: 1, adam: 0.03, adamw: 0.03, rmsprop: 0.03, adagrad: 0.3 };
+
+/**
+ * The learning rate offered for recovery: a tenth of the one that diverged, at most the
+ * optimizer's cap, at 3 significant digits.
+ */
+export function recoveryRate(divergence, currentLr, optimizer = "sgd") {
   const lr = divergence?.lr ?? currentLr ?? 0.01;
-  return Number((lr / 10).toPrecision(3));
+  return Number(Math.min(lr / 10, RECOVERY_CAP[optimizer] ?? 1).toPrecision(3));
 }
 
 export function createBanner(el, actions) {
@@ -32,7 +40,8 @@ export function createBanner(el, actions) {
     msg.className = "msg";
     if (d) {
       el.dataset.testid = "divergence-banner";
-      const lr = recoveryRate(d, state.config?.training?.optimizer?.lr);
+      const opt = state.config?.training?.optimizer;
+      const lr = recoveryRate(d, opt?.lr, opt?.name);
       msg.innerHTML = `<strong>Training stopped at step ${d.step}.</strong> `;
       msg.append(document.createTextNode(d.message || `the ${d.quantity} became infinite`));
       el.append(msg);
@@ -42,7 +51,7 @@ export function createBanner(el, actions) {
         b.className = "btn";
         b.dataset.testid = "recover";
         b.textContent = `Recover at lr = ${formatSig(lr, 3)}`;
-        b.setAttribute("aria-label", `Restore the last finite weights and continue with learning rate ${lr}`);
+        b.setAttribute("aria-label", `Restore the weights with the lowest loss so far and continue with learning rate ${lr}`);
         b.addEventListener("click", () => actions.recover(lr));
         const r = document.createElement("button");
         r.type = "button";
