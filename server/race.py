@@ -82,14 +82,19 @@ class Member:
 
 
 class Race:
-    def __init__(self, race_id: str, members: list[Member]) -> None:
+    def __init__(self, race_id: str, members: list[Member], unwatched_seconds: float = 120.0) -> None:
         self.id = race_id
+        # A playing race that nobody reads (GET …/races/{id} or …/landscape) and nobody watches
+        # (no socket on a member) pauses after this long: a page that started one and went away
+        # would otherwise leave a thread training at full speed for ever, its token lost with it.
+        self.unwatched_seconds = unwatched_seconds
         self.token = secrets.token_urlsafe(32)
         self.members = members
         self.created = time.time()
         self.playing = False
         self.play = RacePlay()
         self.stop_reason: str | None = None
+        self.seen_at = time.monotonic()  # the last read of this race (see unwatched_seconds)
         self.lock = threading.RLock()  # one round at a time
         self._thread: threading.Thread | None = None
         self._chunk = 1
@@ -133,6 +138,7 @@ class Race:
                 raise ValueError("every member has diverged or been deleted: reset the race")
             self.play = play
             self.stop_reason = None
+            self.seen_at = time.monotonic()
             self.playing = True
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -179,11 +185,15 @@ class Race:
             return "every member diverged"
         if self.play.max_steps is not None and self.step >= self.play.max_steps:
             return f"reached max_steps {self.play.max_steps}"
+        watched = any(m.session.hub.viewers for m in self.members)
+        if not watched and time.monotonic() - self.seen_at > self.unwatched_seconds:
+            return f"nobody read or watched the race for {self.unwatched_seconds:g} s"
         return None
 
     # --- reading ----------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
+        self.seen_at = time.monotonic()
         with self.lock:  # between rounds: every member at the same step
             return self._info()
 
@@ -225,6 +235,7 @@ class Race:
 
     def landscape(self, res: int, directions: str) -> dict[str, Any]:
         """The loss over a 2-D slice through the members' mean weights, and each path on it."""
+        self.seen_at = time.monotonic()
         with self.lock:
             paths = [list(m.path) for m in self.members]
         lead = self.members[0].session
@@ -333,7 +344,7 @@ ControlledRace = Annotated[Race, Depends(require_race_control)]
     summary="Start a race",
     responses={429: {"model": ErrorResponse, "description": "too many races, or sessions, exist"}},
 )
-async def create_race(body: RaceRequest, manager: Manager, races: Races) -> dict[str, Any]:
+async def create_race(body: RaceRequest, manager: Manager, races: Races, request: Request) -> dict[str, Any]:
     """One session per variant, all from ``config`` (same seed: same data and initial weights),
     each with its variant's training changes; they train only together, in step."""
     if len(races) >= MAX_RACES:
@@ -352,7 +363,7 @@ async def create_race(body: RaceRequest, manager: Manager, races: Races) -> dict
             for m in made:
                 _delete_quietly(manager, m.session.id)
             raise
-        return Race(secrets.token_urlsafe(9), made)
+        return Race(secrets.token_urlsafe(9), made, request.app.state.settings.race_unwatched_seconds)
 
     race: Race = await _blocking(build)
     races[race.id] = race

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     max_ws_message_bytes: int = Field(64 * 1024, ge=256)
     max_predict_rows: int = Field(100_000, ge=1)
     session_ttl_seconds: float = Field(6 * 3600.0, gt=0, description="idle sessions are deleted after this")
+    race_unwatched_seconds: float = Field(
+        120.0, gt=0, description="a playing race nobody reads or watches pauses after this"
+    )
 
     # streaming
     recording_budget_bytes: int = Field(

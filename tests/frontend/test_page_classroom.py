@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -288,6 +289,15 @@ def test_a_race_of_three_optimizers_draws_three_curves_and_three_paths(
     page.wait_for_timeout(1600)  # one more landscape refresh after the pause
     panel.screenshot(path=str(screenshot_dir(tmp_path) / "race.png"))
     assert page.errors == []
+    # leaving the page ends the race it started, members and all
+    page.get_by_test_id("race-play").click()
+    page.goto("about:blank")
+    for _ in range(100):
+        if httpx.get(f"{server_url}/api/races/{race_id}").status_code == 404:
+            break
+        time.sleep(0.1)
+    assert httpx.get(f"{server_url}/api/races/{race_id}").status_code == 404
+    assert all(httpx.get(f"{server_url}/api/sessions/{m['id']}").status_code == 404 for m in info["members"])
 
 
 def test_a_class_follows_the_presenters_lesson_and_race(two_pages: tuple[Any, Any]) -> None:

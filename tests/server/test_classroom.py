@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from procserver import ServerProcess
 from wsclient import Socket, bearer, open_socket, run
 
 from server.classroom import CODE_ALPHABET, load_lessons
@@ -449,3 +450,30 @@ def test_race_members_can_be_watched_like_any_session(
 
     frame = asyncio.run(body())
     assert frame["session"] == member
+
+
+def test_a_playing_race_nobody_reads_or_watches_pauses_itself(small_config: dict[str, Any]) -> None:
+    # A page that started a race and went away must not leave it training for ever. The server
+    # here pauses unwatched races after 3 s instead of the default 120 s.
+    server = ServerProcess(None, env={"BACKPROP_LAB_RACE_UNWATCHED_SECONDS": "3"}).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as api:
+            body = api.post(
+                "/api/races", json={"config": small_config, "variants": THREE_OPTIMIZERS[:2]}
+            ).json()
+            rid, auth = body["id"], bearer(body["control_token"])
+            assert api.post(f"/api/races/{rid}/play", json={}, headers=auth).status_code == 200
+            # reading it keeps it going, longer than the 3 s …
+            for _ in range(10):
+                time.sleep(0.5)
+                assert api.get(f"/api/races/{rid}").json()["playing"]
+            # … and with nobody reading it stops, saying why
+            time.sleep(5.0)
+            info = api.get(f"/api/races/{rid}").json()
+            assert not info["playing"]
+            assert "nobody read or watched" in info["stop_reason"]
+            step = info["step"]
+            time.sleep(0.5)
+            assert api.get(f"/api/races/{rid}").json()["step"] == step
+    finally:
+        server.ensure_stopped()

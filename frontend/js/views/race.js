@@ -30,6 +30,14 @@ function el(tag, props = {}, ...children) {
 export function createRace(ctx) {
   let race = null; // {id, token|null, info, land, infoAt, landAt, busy, landBusy, dirty}
 
+  // A race this page started ends with the page, like its own session (the server also pauses
+  // a playing race nobody reads; this frees its members at once).
+  window.addEventListener("pagehide", () => {
+    if (!race?.token) return;
+    const headers = { authorization: `Bearer ${race.token}` };
+    fetch(`/api/races/${race.id}`, { method: "DELETE", keepalive: true, headers }).catch(() => {});
+  });
+
   // --- the panel -------------------------------------------------------------------------
   const btn = (label, title, onClick, testid) => {
     const b = el("button", { type: "button", className: "btn small", textContent: label, title });
