@@ -370,6 +370,16 @@ function loop(now) {
   stats.windowFrames++;
 }
 
+/** The config a link asks for, with defaults; a link that names only the data (`?data=spiral3`)
+ * gets the output and loss that fit the data's task, as picking its thumbnail does. */
+function startingConfig(config) {
+  const full = model.withDefaults(withSpatialDefaults(config, options.datasets));
+  const info = options.datasets?.[full.data?.dataset];
+  const namesModel = config?.model?.loss || config?.model?.layers;
+  if (!info || namesModel || !["plane", "line"].includes(info.kind)) return full;
+  return model.fitOutputToTask(full, info.task, full.data.classes ?? info.n_classes);
+}
+
 // --- start ----------------------------------------------------------------------------------
 
 async function boot() {
@@ -389,7 +399,7 @@ async function boot() {
   views.data.setOptions(options);
   try {
     if (page.session) await attach(String(page.session));
-    else if (!(await classroom.boot(location.search))) await createSession(model.withDefaults(withSpatialDefaults(config, options.datasets)));
+    else if (!(await classroom.boot(location.search))) await createSession(startingConfig(config));
   } catch (err) {
     fail(err);
     if (page.session || config) {

@@ -199,3 +199,15 @@ def test_a_tight_header_opens_its_controls_and_they_change_the_network(open_page
     pg.mouse.click(5, 400)  # anywhere else closes it
     assert pg.locator(".layer-head.open").count() == 0
     assert pg.errors == []
+
+
+def test_the_output_header_stays_inside_the_network_panel(open_page: Any) -> None:
+    pg = open_page("data=spiral3")  # softmax · cross_entropy: the widest output header
+    pg.wait_for_function(
+        "() => document.querySelector('.layer-head.last')?.textContent.includes('cross_entropy')"
+    )
+    wrap = pg.locator(".network-wrap").bounding_box()
+    for box in (b for head in pg.evaluate(HEAD_BOXES) for b in head):
+        assert wrap["x"] - 1 <= box[0] and box[2] <= wrap["x"] + wrap["width"] + 1, box
+    last = pg.locator(".layer-head.last").bounding_box()
+    assert last["x"] + last["width"] <= wrap["x"] + wrap["width"] + 1

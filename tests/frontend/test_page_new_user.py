@@ -55,3 +55,23 @@ def test_a_stop_condition_says_why_training_stopped(open_page: OpenPage) -> None
     pg.locator("#toast").wait_for(state="visible")
     assert "max_steps 40" in pg.locator("#toast").inner_text()
     assert pg.errors == []
+
+
+@pytest.mark.parametrize(
+    ("dataset", "output"),
+    [
+        ("spiral3", ("softmax", "cross_entropy", 3)),
+        ("sine", ("linear", "mse", 1)),
+        ("xor", ("sigmoid", "bce", 1)),
+    ],
+)
+def test_a_link_naming_only_the_data_gets_an_output_that_fits_it(
+    open_page: OpenPage, dataset: str, output: tuple[str, str, int]
+) -> None:
+    pg = open_page(f"data={dataset}")
+    pg.wait_for_function(f"() => window.__bpl.state.data && window.__bpl.state.data.name === {dataset!r}")
+    last = pg.evaluate("window.__bpl.state.architecture.layers.at(-1)")
+    loss = pg.evaluate("window.__bpl.state.config.model.loss")
+    assert (last["activation"], loss, last["units"]) == output
+    assert pg.locator("#toast").is_hidden()  # no "starting the default setup instead"
+    assert pg.errors == []

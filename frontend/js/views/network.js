@@ -70,6 +70,15 @@ export function createNetworkView(el, actions) {
 
   // --- layer headers (DOM, positioned over the canvas columns) ------------------
 
+  // Headers are centred on their column, but the input's starts at its nodes' left edge and the
+  // output's ends at their right edge: "softmax · cross_entropy" is wider than the canvas margin.
+  function headLeft(c) {
+    const col = layout.columns[c];
+    if (c === 0) return col.x;
+    if (c === layout.columns.length - 1) return col.x + layout.nodeSize;
+    return col.cx;
+  }
+
   function renderHeads(state, options) {
     const arch = state.architecture;
     const acts = options?.activations || ["linear", "relu", "leaky_relu", "tanh", "sigmoid"];
@@ -79,7 +88,7 @@ export function createNetworkView(el, actions) {
       // Same headers, moved (the canvas changed width): move them rather than build new ones.
       // Replaced <select>s can outlive their removal a while (Chromium keeps the form controls
       // of the page's history entry), so rebuilding only for a move would hold extra nodes.
-      if (xs !== headsX) [...el.heads.children].forEach((head, c) => (head.style.left = `${layout.columns[c].cx}px`));
+      if (xs !== headsX) [...el.heads.children].forEach((head, c) => (head.style.left = `${headLeft(c)}px`));
       headsX = xs;
       return;
     }
@@ -92,7 +101,9 @@ export function createNetworkView(el, actions) {
       const head = document.createElement("div");
       // Very tight columns (20+ layers): every other header one row lower, so labels have two columns' room.
       head.className = `layer-head ${heads}${heads === "tight" && headWidth < 24 && c % 2 ? " low" : ""}`;
-      head.style.left = `${col.cx}px`;
+      head.style.left = `${headLeft(c)}px`;
+      if (c === 0) head.classList.add("first");
+      if (c === nLayers) head.classList.add("last");
       const long = c === 0 ? `Input · ${col.count}` : c === nLayers ? `Output · ${col.count}` : `Layer ${c} · ${col.count}`;
       const short = c === 0 ? `In · ${col.count}` : c === nLayers ? `Out · ${col.count}` : `L${c} · ${col.count}`;
       const tiny = c === 0 ? "In" : c === nLayers ? "Out" : String(c); // a tight header too narrow for `short`
