@@ -5,7 +5,8 @@ For a dense weight ``W[i, j]`` of layer ``k`` (``z_j = Σ_i a_i·W[i, j] + b_j``
     ∂L/∂W[i, j] = Σ_batch a_i · δ_j                       (δ already holds the loss's 1/N)
     δ_j         = f′(z_j) · Σ_m W_next[j, m] · δ_next_m   (hidden layer)
     δ_j         = ∂L/∂z_j from the loss                  (output layer)
-    grad        = that sum + the regularizer's term (× the clipping factor, if clipped)
+    grad        = (that sum + the regularizer's term) · clip_scale
+    clip_scale  = clip_norm / ‖g‖ when the whole gradient g was clipped, else 1
     Δw          = what the optimizer made of grad, from its state after the step
 
 Everything is read from a :class:`~engine.trace.StepTrace` (values *before* the
@@ -24,7 +25,7 @@ from engine.network import Network
 from engine.optimizers import make_optimizer
 from engine.trace import StepTrace
 
-__all__ = ["explain_node", "explain_parameter", "explain_sample"]
+__all__ = ["clip_scale", "explain_node", "explain_parameter", "explain_sample"]
 
 
 def _params_before(net: Network, trace: StepTrace, layer: int, name: str) -> NDArray[Any]:
@@ -43,6 +44,22 @@ def _rows(x: NDArray[Any], width: int) -> NDArray[Any]:
     return x.reshape(-1, width)
 
 
+def clip_scale(net: Network, trace: StepTrace) -> float:
+    """The factor global clipping multiplied every gradient by (1 when not clipped).
+
+    The session adds the regularizer's gradient first and then clips the total, so
+    ``grad = (data part + regularization part) · clip_scale``. The trace keeps the clipped
+    gradient and ‖g‖ before clipping; their ratio is the factor ``clip_norm / ‖g‖`` it used.
+    """
+    if not trace.summary.clipped or trace.summary.grad_norm == 0:
+        return 1.0
+    squares = 0.0
+    for slot in net.slots:
+        g = np.asarray(trace.layers[slot.layer][f"grad_{slot.name}"], np.float64)
+        squares += float(np.vdot(g, g))
+    return float(np.sqrt(squares)) / trace.summary.grad_norm
+
+
 def _delta_factors(net: Network, trace: StepTrace, layer: int, j: int) -> dict[str, Any]:
     """How δ_j of a dense layer came about, per row of the batch."""
     dense = net.layers[layer]
@@ -58,7 +75,13 @@ def _delta_factors(net: Network, trace: StepTrace, layer: int, j: int) -> dict[s
         out["source"] = "loss"
         out["formula"] = f"δ_j = {loss.delta_formula}  ({loss.name} with a {act.name} output)"
         out["target"] = _rows(trace.Y, dense.units)[:, j]
-        if act.name != "softmax":
+        if loss.requires_activation is not None:
+            # bce / cross-entropy are fused with their output: f′(z) has cancelled out of δ
+            out["fprime_note"] = (
+                f"no f′(z) factor: ∂L/∂a of {loss.name} times the {act.name}'s f′(z) simplifies to "
+                f"{loss.delta_formula}"
+            )
+        elif act.name != "softmax":
             out["fprime"] = act.derivative(z, a)
         return out
     nxt = net.layers[layer + 1]
@@ -107,6 +130,7 @@ def explain_parameter(
         "grad_reg": reg,
         "regularization": {"kind": net.reg_kind, "rate": net.reg_rate},
         "clipped": trace.summary.clipped,
+        "clip_scale": clip_scale(net, trace),
         "lr": trace.summary.lr,
         "update": update,
         "value_after": before + update,
@@ -123,12 +147,14 @@ def explain_parameter(
         a_i = _rows(a_in, dense.inputs)[:, i]
         products = a_i * factors["delta"]
         result["kind"] = "weight"
-        result["formula"] = "∂L/∂W[i,j] = Σ_batch a_i·δ_j + regularization term"
+        lhs, rhs = "∂L/∂W[i,j]", "Σ_batch a_i·δ_j + regularization term"
         result["a_i"] = a_i
     else:
         products = factors["delta"]
         result["kind"] = "bias"
-        result["formula"] = "∂L/∂b_j = Σ_batch δ_j"
+        lhs, rhs = "∂L/∂b_j", "Σ_batch δ_j"
+    # clipping scales the whole sum, regularization included: it comes after it in the step
+    result["formula"] = f"{lhs} = ({rhs}) · clip_scale" if trace.summary.clipped else f"{lhs} = {rhs}"
     result["grad_data"] = float(products.sum())
     result["products"] = products
     result["delta_factors"] = factors

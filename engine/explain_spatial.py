@@ -80,16 +80,6 @@ def _layer_input(trace: StepTrace, layer: int) -> Arr:
     return trace.X if layer == 0 else trace.layers[layer - 1]["a"]
 
 
-def _clip_scale(trace: StepTrace) -> float:
-    """The factor global clipping multiplied every gradient by (1 when not clipped)."""
-    if not trace.summary.clipped or trace.summary.grad_norm == 0:
-        return 1.0
-    squares = sum(
-        float(np.vdot(v, v)) for arrays in trace.layers for k, v in arrays.items() if k.startswith("grad_")
-    )
-    return float(np.sqrt(squares)) / trace.summary.grad_norm
-
-
 # --- conv2d ----------------------------------------------------------------------
 
 
@@ -197,7 +187,7 @@ def explain_conv_kernel(
     """∂L/∂K[filt, channel, i, j] as the input correlated with δ: one product per batch row and position.
 
     Adds to :func:`engine.explain.explain_parameter`'s fields (value, grad, regularization,
-    update, optimizer) the ``inputs`` this kernel entry read, ``delta``, their ``products`` and
+    clip_scale, update, optimizer) the ``inputs`` this kernel entry read, ``delta``, their ``products`` and
     ``grad_data = Σ products``; ``grad = (grad_data + grad_reg)·clip_scale``.
     """
     conv = _conv(net, trace, layer)
@@ -221,7 +211,6 @@ def explain_conv_kernel(
         delta=delta,
         products=products,
         grad_data=float(products.sum()),
-        clip_scale=_clip_scale(trace),
         indices=trace.indices,
     )
     return result

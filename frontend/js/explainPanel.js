@@ -6,6 +6,8 @@ import { renderExplain } from "./views/explain.js";
 
 const $ = (id) => document.getElementById(id);
 
+const NO_TRACE = "No step has been traced yet: press step (→) and the numbers appear.";
+
 /**
  * @param {{state, api, travel}} ctx  travel: the time-travel controller (a viewed past step is explained as it was)
  */
@@ -39,12 +41,19 @@ export function createExplainPanel({ state, api, travel }) {
   async function refresh() {
     const ex = state.ui.explain;
     if (!ex || inFlight) return;
-    inFlight = true;
-    fetchedAt = performance.now();
-    const id = state.session.id;
     const target = ex.target;
     const past = travel.viewedStep(); // a page showing a past step explains that step
     const step = past ?? state.step;
+    if (step === 0) {
+      // nothing has been traced at step 0: asking would only earn a 404 (and a console error)
+      const note = past === null ? NO_TRACE : "Step 0 is before the first update: pick a later step to see its numbers.";
+      state.ui.explain = { status: "empty", target, note, step };
+      state.dirty = true;
+      return;
+    }
+    inFlight = true;
+    fetchedAt = performance.now();
+    const id = state.session.id;
     try {
       const response = past === null ? await api.explain(id, target) : await travel.explainAt(past, target);
       if (state.ui.explain?.target === target && id === state.session.id) {
@@ -52,7 +61,7 @@ export function createExplainPanel({ state, api, travel }) {
       }
     } catch (err) {
       if (state.ui.explain?.target === target) {
-        const msg = err.status === 404 ? "No step has been traced yet: press step (→) and the numbers appear." : err.message;
+        const msg = err.status === 404 ? NO_TRACE : err.message;
         state.ui.explain = { status: "error", target, error: msg, step };
       }
     } finally {
@@ -75,7 +84,7 @@ export function createExplainPanel({ state, api, travel }) {
     if (ex === rendered) return;
     rendered = ex;
     if (!ex) return;
-    renderExplain($("explain-body"), ex, state.architecture?.layers.length || 0);
+    renderExplain($("explain-body"), ex, { nLayers: state.architecture?.layers.length || 0, featureNames: state.data?.featureNames });
   }
 
   $("explain-close").addEventListener("click", close);

@@ -1,7 +1,8 @@
 // The explain panel: how one weight's, bias's or node's gradient was made at
 // the last traced step, with the server's numbers (GET …/explain), factor by
 // factor: a_i · δ_j summed over the batch, δ_j from the layer above or the
-// loss, the regularization term, then what the optimizer did with it.
+// loss, the regularization term and the clipping factor, then what the
+// optimizer did with it.
 
 import { formatSig } from "../scales.js";
 
@@ -32,11 +33,16 @@ function table(headers, columns, indices, sumRow) {
   return html + "</tbody></table>";
 }
 
-function targetTitle(target, nLayers) {
+/** The input's name as the network's hover read-out gives it: the feature's name, else x1, x2, … */
+function inputName(i, featureNames) {
+  return String(featureNames?.[i] ?? `x${i + 1}`);
+}
+
+function targetTitle(target, nLayers, featureNames) {
   const layerName = (k) => (k === nLayers - 1 ? "output layer" : `layer ${k + 1}`);
   if (target.kind === "node") return `Node ${target.unit} of the ${layerName(target.layer)}`;
   if (target.kind === "bias") return `Bias b[${target.index[0]}] of the ${layerName(target.layer)}`;
-  const from = target.layer === 0 ? `input ${target.index[0]}` : `layer ${target.layer} unit ${target.index[0]}`;
+  const from = target.layer === 0 ? `input ${inputName(target.index[0], featureNames)}` : `layer ${target.layer} unit ${target.index[0]}`;
   return `Weight W[${target.index.join("][")}] — from ${from} to ${layerName(target.layer)} unit ${target.index[1]}`;
 }
 
@@ -54,43 +60,94 @@ function deltaSection(df, indices, j) {
   }
   rows.push(`<h4>① Blame of unit ${j}: δ = ∂L/∂z</h4>`);
   rows.push(`<div class="formula">${esc(df.formula || "")}</div>`);
-  if (df.source === "loss") rows.push(`<p class="note">At the output, δ comes straight from the loss (already divided by the batch size).</p>`);
-  else if (df.w_next) rows.push(`<p class="note">W_next[${j}, ·] = [${df.w_next.slice(0, 8).map((v) => f(v, 3)).join(", ")}${df.w_next.length > 8 ? ", …" : ""}]</p>`);
+  if (df.source === "loss") {
+    rows.push(`<p class="note">At the output, δ comes straight from the loss (already divided by the batch size).</p>`);
+    // bce / cross-entropy: the activation's f′(z) cancels out of δ, so the table has no f′ column
+    if (df.fprime_note) rows.push(`<p class="note" data-testid="explain-fprime-note">${esc(df.fprime_note)}</p>`);
+  } else if (df.w_next) rows.push(`<p class="note">W_next[${j}, ·] = [${df.w_next.slice(0, 8).map((v) => f(v, 3)).join(", ")}${df.w_next.length > 8 ? ", …" : ""}]</p>`);
   rows.push(table(headers, cols.map((c) => c || []), indices, null));
   return rows.join("");
 }
 
+// Each optimizer's numbers under the symbol its rule line uses, then the engine's key
+// (engine/optimizers.py `explain`), in the order the rule reads.
+const OPTIMIZER_SYMBOLS = {
+  grad: "∂L/∂θ",
+  effective_grad: "g",
+  t: "t",
+  decayed_lr: "lr_t",
+  exp_avg: "m",
+  exp_avg_sq: "v",
+  max_exp_avg_sq: "v_max",
+  square_avg: "v",
+  grad_avg: "ḡ",
+  v_tilde: "ṽ",
+  sum: "s",
+  momentum_buffer: "b",
+  bias_correction1: "1−β1^t",
+  bias_correction2: "1−β2^t",
+  m_hat: "m̂",
+  v_hat: "v̂",
+  denominator: null, // per optimizer, below
+  decay_term: "− lr·wd·θ",
+};
+const DENOMINATORS = { adam: "√v̂ + ε", adamw: "√v̂ + ε", rmsprop: "√ṽ + ε", adagrad: "√s + ε" };
+// the running buffers: their values are the ones this step left behind
+const OPTIMIZER_STATE = new Set(["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg", "grad_avg", "sum", "momentum_buffer"]);
+// shown elsewhere in both panels: the name, the rule line, lr, and Δθ as the trace applied it
+const SHOWN_ELSEWHERE = new Set(["name", "optimizer", "rule", "lr", "update"]);
+
+/**
+ * The optimizer's inner numbers of an explain answer, labelled as its rule line names them,
+ * e.g. "m (exp_avg)". Keys this page does not know come last under their own name.
+ * @returns {{key: string, label: string, value: number}[]}
+ */
+export function optimizerRows(opt) {
+  if (!opt) return [];
+  const symbolOf = (key) => (key === "denominator" ? DENOMINATORS[opt.name || opt.optimizer] : OPTIMIZER_SYMBOLS[key]);
+  const label = (key) => (key === "t" ? "t (step count)" : symbolOf(key) ? `${symbolOf(key)} (${key})` : key);
+  const known = Object.keys(OPTIMIZER_SYMBOLS).filter((k) => typeof opt[k] === "number");
+  const unknown = Object.keys(opt).filter((k) => !(k in OPTIMIZER_SYMBOLS) && !SHOWN_ELSEWHERE.has(k) && typeof opt[k] === "number");
+  return [...known, ...unknown].map((key) => ({ key, label: label(key), value: opt[key] }));
+}
+
+/** Which of the rows are running state (values after the step), as a note; "" when none. */
+export function optimizerStateNote(opt) {
+  const names = [...new Set(Object.keys(opt || {}).filter((k) => OPTIMIZER_STATE.has(k) && typeof opt[k] === "number").map((k) => OPTIMIZER_SYMBOLS[k]))];
+  return names.length ? `${names.join(", ")}: the optimizer's running state as this step left it (the rule's new values).` : "";
+}
+
 function optimizerSection(opt, lr) {
   if (!opt) return "";
-  const skip = new Set(["name", "optimizer", "rule", "grad", "update", "lr"]);
-  const extras = Object.entries(opt).filter(([k, v]) => !skip.has(k) && (typeof v === "number" || typeof v === "boolean"));
   let html = `<h4>③ The optimizer (${esc(opt.name || opt.optimizer)})</h4>`;
   if (opt.rule) html += `<div class="formula">${esc(opt.rule)}</div>`;
   html += `<div class="eq"><span class="k">lr (this step)</span><span class="v">${num(lr ?? opt.lr, "explain-lr")}</span>`;
-  html += `<span class="k">grad in</span><span class="v">${num(opt.grad)}</span>`;
-  for (const [k, v] of extras) html += `<span class="k">${esc(k)}</span><span class="v">${num(v)}</span>`;
+  for (const row of optimizerRows(opt)) html += `<span class="k">${esc(row.label)}</span><span class="v">${num(row.value, `explain-opt-${row.key}`)}</span>`;
   html += `</div>`;
+  const note = optimizerStateNote(opt);
+  if (note) html += `<p class="note">${esc(note)}</p>`;
   return html;
 }
 
 /**
  * Render an explain response into `root`.
  * @param {HTMLElement} root
- * @param {{status: string, target: object, response?: object, error?: string}} ex
- * @param {number} nLayers
+ * @param {{status: string, target: object, response?: object, error?: string, note?: string}} ex
+ *   status "empty": nothing to ask the server yet (step 0), `note` says why
+ * @param {{nLayers: number, featureNames?: string[]}} ctx  featureNames: the input layer's, for the title
  */
-export function renderExplain(root, ex, nLayers) {
+export function renderExplain(root, ex, { nLayers, featureNames } = { nLayers: 0 }) {
   if (!ex) {
     root.innerHTML = `<p class="note">Click a weight (edge), a bias (dot) or a node in the network to see how its gradient is made.</p>`;
     return;
   }
-  const head = `<p class="target">${esc(targetTitle(ex.target, nLayers))}</p>`;
+  const head = `<p class="target" data-testid="explain-title">${esc(targetTitle(ex.target, nLayers, featureNames))}</p>`;
   if (ex.status === "loading" && !ex.response) {
     root.innerHTML = `${head}<p class="note">loading…</p>`;
     return;
   }
-  if (ex.status === "error") {
-    root.innerHTML = `${head}<p class="note">${esc(ex.error)}</p>`;
+  if (ex.status === "error" || ex.status === "empty") {
+    root.innerHTML = `${head}<p class="note" data-testid="explain-message">${esc(ex.error ?? ex.note)}</p>`;
     return;
   }
   const r = ex.response;
@@ -118,7 +175,11 @@ export function renderExplain(root, ex, nLayers) {
   html += `<div class="eq">`;
   html += `<span class="k">Σ over the batch</span><span class="v">${num(d.grad_data, "explain-grad-data")}</span>`;
   html += `<span class="k">+ regularization (${esc(reg.kind)}${reg.kind !== "none" ? `, rate ${f(reg.rate)}` : ""})</span><span class="v">${num(d.grad_reg, "explain-grad-reg")}</span>`;
-  if (d.clipped) html += `<span class="k">× clipping factor</span><span class="v">(clipped)</span>`;
+  if (d.clipped) {
+    // the step clipped the whole gradient after adding the regularizer: the factor scales both
+    html += `<span class="k">= before clipping</span><span class="v">${num(d.grad_data + d.grad_reg, "explain-grad-unclipped")}</span>`;
+    html += `<span class="k">× clipping factor (max norm / ‖g‖, g: every parameter's gradient)</span><span class="v">${num(d.clip_scale, "explain-clip")}</span>`;
+  }
   html += `<span class="k">= ∂L/∂${d.kind === "bias" ? "b" : "w"}</span><span class="v total">${num(d.grad, "explain-grad")}</span>`;
   html += `</div>`;
   html += optimizerSection(d.optimizer, d.lr);

@@ -6,6 +6,7 @@
 
 import { diverging, css, luminance } from "../colors.js";
 import { formatSig } from "../scales.js";
+import { optimizerRows, optimizerStateNote } from "./explain.js";
 
 const MAX_CHANNELS = 4;
 const MAX_ROWS = 12;
@@ -207,19 +208,27 @@ function convKernel(root, r, d, ctx) {
     ["Σ over the batch", d.grad_data, "sx-grad-data"],
     [`+ regularization (${reg.kind})`, d.grad_reg, "sx-grad-reg"],
   ];
-  if (d.clipped) rows.push(["× clipping factor", d.clip_scale, "sx-clip"]);
+  if (d.clipped) {
+    rows.push(["= before clipping", d.grad_data + d.grad_reg, "sx-grad-unclipped"]);
+    rows.push(["× clipping factor (max norm / ‖g‖, g: every parameter's gradient)", d.clip_scale, "sx-clip"]);
+  }
   rows.push(["= ∂L/∂K", d.grad, "sx-grad", true]);
   root.append(eq(rows));
   section(root, `② The optimizer (${d.optimizer?.name || ""})`);
   if (d.optimizer?.rule) root.append(h("div", "formula", d.optimizer.rule));
+  // the same inner numbers, labels and order as the dense explain panel
+  const inner = optimizerRows(d.optimizer).map((row) => [row.label, row.value, `sx-opt-${row.key}`]);
   root.append(
     eq([
       ["lr", d.lr, "sx-lr"],
+      ...inner,
       ["value before", d.value_before, "sx-before"],
       ["+ Δ", d.update, "sx-update"],
       ["= value after", d.value_after, "sx-after", true],
     ]),
   );
+  const note = optimizerStateNote(d.optimizer);
+  if (note) root.append(h("p", "note", note));
 }
 
 function convInput(root, r, d, ctx) {
