@@ -479,7 +479,7 @@ class Adam(Optimizer):
         self.t = t
 
     def _rule(self) -> str:
-        rule = "" if self.DECOUPLED else _decay_rule(self._wd)
+        rule = _decay_rule(0.0 if self.DECOUPLED else self._wd)  # AdamW decays θ itself, below
         rule += "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; m̂ = m/(1−β1^t); "
         if self._amsgrad:
             rule += "v_max ← max(v_max, v); v̂ = v_max/(1−β2^t); "

@@ -26,6 +26,7 @@ export function createActions({ state, api, views, options, controller, fail, to
   }
 
   const actions = {
+    notify: (text, kind = "info") => toast(text, kind),
     play: () => withSession((id, t) => api.play(id, t, views().controls.playOptions())),
     pause: () => withSession((id, t) => api.pause(id, t)),
     step: () =>

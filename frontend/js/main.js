@@ -325,6 +325,15 @@ function drawCaption(now) {
   $("anim-next").hidden = !anim.manual;
 }
 
+const addLayerButton = $("add-layer");
+const removeLayerButton = $("remove-layer");
+/** "− layer" only with a hidden layer to remove, "+ layer" only below the server's limit. */
+function updateLayerButtons() {
+  const can = model.layerButtons(state.config, limits().max_layers || 32);
+  if (removeLayerButton.disabled === can.canRemove) removeLayerButton.disabled = !can.canRemove;
+  if (addLayerButton.disabled === can.canAdd) addLayerButton.disabled = !can.canAdd;
+}
+
 function loop(now) {
   requestAnimationFrame(loop);
   pacer.tick();
@@ -340,6 +349,7 @@ function loop(now) {
   state.dirty = false;
   const t0 = performance.now();
   views.controls.update(state);
+  updateLayerButtons();
   views.data.update(state);
   views.banner.update(state);
   const shown = travel.view(state); // a past step while one is shown (read-only), else the live state

@@ -105,22 +105,32 @@ export function setActivation(config, k, activation) {
   return withLayers(config, layers);
 }
 
+/** The pair each task starts from (fitOutputToTask): listed first in the menu. */
+const NATURAL_PAIR = { binary: "sigmoid|bce", multiclass: "softmax|cross_entropy", regression: "linear|mse" };
+
 /**
- * Output activation + loss pairs the server accepts, from GET /api/options:
- * output_activations maps loss → allowed output activations.
+ * Output activation + loss pairs offered for a data task, from GET /api/options
+ * (output_activations maps loss → allowed output activations). The server refuses
+ * bce on regression targets outside [0, 1] and cross_entropy without classes: bce is
+ * offered for binary data only, cross_entropy for multi-class only. mse takes any
+ * activation, but softmax over one unit is the constant 1, and class targets need
+ * an output that reaches 0 and 1 (linear, tanh, sigmoid).
  */
 export function outputPairs(options, task) {
   const pairs = [];
   const allowed = options?.output_activations || { bce: ["sigmoid"], cross_entropy: ["softmax"], mse: ["linear", "tanh", "sigmoid"] };
   for (const [loss, acts] of Object.entries(allowed)) {
-    if (task === "multiclass" && loss === "bce") continue;
-    if (task !== "multiclass" && loss === "cross_entropy") continue;
+    if (loss === "bce" && task !== "binary") continue;
+    if (loss === "cross_entropy" && task !== "multiclass") continue;
     for (const act of acts) {
       if (act === "softmax" && loss !== "cross_entropy") continue;
       if (loss === "mse" && task !== "regression" && !["linear", "tanh", "sigmoid"].includes(act)) continue;
       pairs.push({ activation: act, loss, label: `${act} + ${loss}` });
     }
   }
+  const natural = NATURAL_PAIR[task];
+  const first = pairs.findIndex((p) => `${p.activation}|${p.loss}` === natural);
+  if (first > 0) pairs.unshift(...pairs.splice(first, 1));
   return pairs;
 }
 
@@ -155,6 +165,58 @@ export function fitOutputToTask(config, task, classes) {
     c.model.loss = "mse";
   }
   return c;
+}
+
+/** Whether "− layer" has a hidden layer to remove, and "+ layer" room for one more. */
+export function layerButtons(config, maxLayers = 32) {
+  const n = config?.model?.layers?.length ?? 0;
+  return { canRemove: n > 1, canAdd: n > 0 && n < maxLayers };
+}
+
+/**
+ * What each numeric training field accepts: the server's own bounds (engine/config.py,
+ * server/schemas.py), so the page can refuse a value before sending it. `empty` names
+ * what an empty field means where empty is allowed.
+ */
+export const FIELD_RULES = Object.freeze({
+  lr: { label: "Learning rate", min: 0 },
+  batch_size: { label: "Batch size", min: 1, integer: true },
+  reg_rate: { label: "Regularization rate", min: 0 },
+  clip_norm: { label: "Gradient clipping", above: 0, empty: "off" },
+  seed: { label: "Seed", min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+  max_steps: { label: "Stop step", min: 1, integer: true, empty: "no limit" },
+  max_epochs: { label: "Stop epoch", min: 1, integer: true, empty: "no limit" },
+  target_loss: { label: "Stop loss", min: 0, empty: "no limit" },
+});
+
+/** The allowed values of a rule in words, e.g. "a whole number ≥ 1". */
+export function allowedText(rule) {
+  const bounds = [];
+  if (rule.above !== undefined) bounds.push(`> ${rule.above}`);
+  if (rule.min !== undefined) bounds.push(`≥ ${rule.min}`);
+  if (rule.max !== undefined) bounds.push(`≤ ${rule.max}`);
+  return `${rule.integer ? "a whole number" : "a number"} ${bounds.join(" and ")}`;
+}
+
+/**
+ * Check a field's text against its rule: `{ ok: true, value }` (null for an allowed
+ * empty field) or `{ ok: false, message }` saying what is allowed. `unreadable` is the
+ * browser's word that the text is no number at all (a number input then reads "").
+ */
+export function checkField(rule, text, unreadable = false) {
+  const raw = String(text ?? "").trim();
+  if (raw === "" && !unreadable && rule.empty) return { ok: true, value: null };
+  const v = unreadable || raw === "" ? NaN : Number(raw);
+  const fits =
+    Number.isFinite(v) &&
+    (!rule.integer || Number.isInteger(v)) &&
+    (rule.above === undefined || v > rule.above) &&
+    (rule.min === undefined || v >= rule.min) &&
+    (rule.max === undefined || v <= rule.max);
+  if (fits) return { ok: true, value: v };
+  const given = raw === "" || unreadable ? "" : `, not ${raw}`;
+  const empty = rule.empty ? `; leave it empty for ${rule.empty}` : "";
+  return { ok: false, message: `${rule.label} must be ${allowedText(rule)}${given}${empty}.` };
 }
 
 /** Count parameters of a dense config with `inputs` input features. */

@@ -32,16 +32,71 @@ test("units stay within 1 … max; activations and output pairs", () => {
   assert.equal(out.model.layers.at(-1).activation, "linear");
 });
 
-test("only valid output activation + loss pairs are offered for a task", () => {
-  const options = { output_activations: { mse: ["linear", "relu", "tanh", "sigmoid", "softmax"], bce: ["sigmoid"], cross_entropy: ["softmax"] } };
-  const binary = m.outputPairs(options, "binary").map((p) => p.label);
-  assert.ok(binary.includes("sigmoid + bce"));
-  assert.ok(!binary.includes("softmax + cross_entropy"));
-  assert.ok(!binary.some((l) => l.startsWith("softmax + mse")));
-  const multi = m.outputPairs(options, "multiclass").map((p) => p.label);
-  assert.ok(multi.includes("softmax + cross_entropy"));
-  assert.ok(!multi.includes("sigmoid + bce"));
-  assert.ok(m.outputPairs(options, "regression").some((p) => p.label === "relu + mse"));
+// output_activations as GET /api/options gives it (server/catalog.py)
+const SERVER_OPTIONS = {
+  output_activations: {
+    mse: ["linear", "relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "softplus", "sin", "softmax"],
+    bce: ["sigmoid"],
+    cross_entropy: ["softmax"],
+  },
+};
+const labels = (task) => m.outputPairs(SERVER_OPTIONS, task).map((p) => p.label);
+
+test("binary data is offered sigmoid + bce first and bounded mse outputs, never cross_entropy", () => {
+  assert.deepEqual(labels("binary"), ["sigmoid + bce", "linear + mse", "tanh + mse", "sigmoid + mse"]);
+});
+
+test("multi-class data is offered softmax + cross_entropy first, never bce", () => {
+  assert.deepEqual(labels("multiclass"), ["softmax + cross_entropy", "linear + mse", "tanh + mse", "sigmoid + mse"]);
+});
+
+test("regression data is offered mse only: the server refuses bce on targets outside [0, 1]", () => {
+  const reg = labels("regression");
+  assert.equal(reg[0], "linear + mse");
+  assert.ok(reg.includes("relu + mse") && reg.includes("sin + mse"));
+  assert.ok(reg.every((l) => l.endsWith(" + mse")), reg.join(", "));
+  assert.ok(!reg.includes("softmax + mse"), "softmax over one output is the constant 1");
+});
+
+test("without the server's options the menu falls back to the basic pairs", () => {
+  assert.deepEqual(m.outputPairs(null, "regression").map((p) => p.label), ["linear + mse", "tanh + mse", "sigmoid + mse"]);
+  assert.ok(!m.outputPairs(null, "multiclass").some((p) => p.loss === "bce"));
+});
+
+test("a numeric field refuses what the server refuses and says what is allowed", () => {
+  const R = m.FIELD_RULES;
+  assert.deepEqual(m.checkField(R.lr, "0.1"), { ok: true, value: 0.1 });
+  assert.deepEqual(m.checkField(R.lr, "0"), { ok: true, value: 0 }, "lr 0 is allowed (training.optimizer.lr ≥ 0)");
+  assert.equal(m.checkField(R.lr, "-1").message, "Learning rate must be a number ≥ 0, not -1.");
+  assert.equal(m.checkField(R.lr, "").ok, false, "the learning rate cannot be empty");
+  assert.equal(m.checkField(R.batch_size, "0").message, "Batch size must be a whole number ≥ 1, not 0.");
+  assert.equal(m.checkField(R.batch_size, "-5").ok, false);
+  assert.equal(m.checkField(R.batch_size, "2.5").ok, false, "no silent rounding");
+  assert.deepEqual(m.checkField(R.batch_size, " 25 "), { ok: true, value: 25 });
+  assert.equal(m.checkField(R.reg_rate, "-0.1").ok, false);
+  assert.equal(m.checkField(R.seed, "-3").message, `Seed must be a whole number ≥ 0 and ≤ ${Number.MAX_SAFE_INTEGER}, not -3.`);
+  assert.equal(m.checkField(R.seed, "1e300").ok, false);
+});
+
+test("clipping and stop conditions take empty for off, and refuse what used to mean it silently", () => {
+  const R = m.FIELD_RULES;
+  assert.deepEqual(m.checkField(R.clip_norm, ""), { ok: true, value: null });
+  assert.equal(m.checkField(R.clip_norm, "-1").message, "Gradient clipping must be a number > 0, not -1; leave it empty for off.");
+  assert.equal(m.checkField(R.clip_norm, "0").ok, false);
+  assert.deepEqual(m.checkField(R.max_steps, ""), { ok: true, value: null });
+  assert.equal(m.checkField(R.max_steps, "0").message, "Stop step must be a whole number ≥ 1, not 0; leave it empty for no limit.");
+  assert.deepEqual(m.checkField(R.max_steps, "1e2"), { ok: true, value: 100 });
+  assert.equal(m.checkField(R.max_epochs, "1.5").ok, false);
+  assert.deepEqual(m.checkField(R.target_loss, "0"), { ok: true, value: 0 });
+  assert.equal(m.checkField(R.target_loss, "", true).ok, false, "text the browser could not read as a number");
+  assert.equal(m.checkField(R.target_loss, "", true).message, "Stop loss must be a number ≥ 0; leave it empty for no limit.");
+});
+
+test("the layer buttons: nothing to remove without hidden layers, nothing to add at the limit", () => {
+  assert.deepEqual(m.layerButtons(base()), { canRemove: true, canAdd: true });
+  const bare = m.removeLayer(m.removeLayer(base()));
+  assert.deepEqual(m.layerButtons(bare), { canRemove: false, canAdd: true });
+  assert.deepEqual(m.layerButtons(base(), 3), { canRemove: true, canAdd: false });
 });
 
 test("the output layer follows the task of the data", () => {

@@ -4,7 +4,7 @@
 // goes out through `actions`.
 
 import { formatSig } from "../scales.js";
-import { outputPairs } from "../model.js";
+import { outputPairs, checkField, FIELD_RULES } from "../model.js";
 
 /** Parameters of each LR schedule with the values the page starts them at. */
 export const SCHEDULE_PARAMS = {
@@ -22,10 +22,24 @@ function numberOrNull(input) {
   return Number.isFinite(v) ? v : NaN;
 }
 
+const shown = (v) => (v === null || v === undefined ? "" : String(v));
+
+/** Write a DOM property only when it changes: update() runs on every drawn frame. */
+function put(node, prop, value) {
+  if (node[prop] !== value) node[prop] = value;
+}
+
+/** Mark a field refused (styled in main.css under "controls"), for screen readers too. */
+function markInvalid(input, on) {
+  if (on) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}
+
 /**
  * @param {object} actions  play, pause, step, sample, reset, train(changes), playOptions(),
- *                          setOutputPair(act, loss), setModel(partial), reseed, share, exportSession,
- *                          importFile(file), presenter(on), animManual(on), animNext(), animStop()
+ *                          setOutputPair(act, loss), setModel(partial), setSeed(seed), reseed, share,
+ *                          exportSession, importFile(file), presenter(on), animManual(on),
+ *                          and optionally notify(text, kind) to show a message
  */
 export function createControls(actions) {
   const el = {
@@ -69,12 +83,18 @@ export function createControls(actions) {
   let configKey = "";
   let optKey = "";
   let schedKey = "";
+  let last = null; // the state last drawn: the session's real values
+  const editing = new WeakSet(); // fields typed into and not yet committed
 
-  el.play.addEventListener("click", () => actions.play());
-  el.pause.addEventListener("click", () => actions.pause());
-  el.step.addEventListener("click", () => actions.step());
-  el.reset.addEventListener("click", () => actions.reset());
-  el.sample.addEventListener("click", () => actions.sample());
+  // A mouse click leaves focus on the button, and the page's keys let space through to a
+  // focused button (keyboard.js), so space would click it again instead of play / pause.
+  // Keyboard activation (event.detail 0) keeps the focus where the user put it.
+  for (const [button, act] of [[el.play, "play"], [el.pause, "pause"], [el.step, "step"], [el.reset, "reset"], [el.sample, "sample"]]) {
+    button.addEventListener("click", (ev) => {
+      if (ev.detail > 0) button.blur();
+      actions[act]();
+    });
+  }
   el.reseed.addEventListener("click", () => actions.reseed());
   el.share.addEventListener("click", () => actions.share());
   el.exportBtn.addEventListener("click", () => actions.exportSession());
@@ -87,29 +107,76 @@ export function createControls(actions) {
   el.presenter.addEventListener("change", () => actions.presenter(el.presenter.checked));
   el.animManual.addEventListener("change", () => actions.animManual(el.animManual.checked));
 
+  // Optimizer and schedule parameters: the server checks them, and a refusal comes back
+  // through fail(), which re-renders them with the session's values.
   const onNumber = (input, apply) =>
     input.addEventListener("change", () => {
       const v = numberOrNull(input);
-      if (Number.isNaN(v)) {
-        input.classList.add("bad");
-        return;
-      }
-      input.classList.remove("bad");
-      apply(v);
+      markInvalid(input, Number.isNaN(v));
+      if (!Number.isNaN(v)) apply(v);
     });
-  onNumber(el.lr, (v) => v !== null && v >= 0 && actions.train({ optimizer: { lr: v } }));
-  onNumber(el.batch, (v) => v !== null && v >= 1 && actions.train({ batch_size: Math.round(v) }));
-  onNumber(el.regRate, (v) => v !== null && v >= 0 && actions.train({ regularization: { kind: el.regKind.value, rate: v } }));
+
+  let toastTimer = 0;
+  function tell(text) {
+    if (actions.notify) return actions.notify(text, "error");
+    // no notify from the composer: use the page's toast box the same way
+    const box = $("toast");
+    if (!box) return;
+    box.textContent = text;
+    box.className = "toast error";
+    box.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => box.textContent === text && (box.hidden = true), 6000);
+  }
+
+  const training = () => last?.config?.training;
+  const fields = [
+    { input: el.lr, rule: FIELD_RULES.lr, real: () => training()?.optimizer?.lr, send: (v) => actions.train({ optimizer: { lr: v } }) },
+    { input: el.batch, rule: FIELD_RULES.batch_size, real: () => training()?.batch_size, send: (v) => actions.train({ batch_size: v }) },
+    { input: el.regRate, rule: FIELD_RULES.reg_rate, real: () => training()?.regularization?.rate ?? 0, send: (v) => actions.train({ regularization: { kind: el.regKind.value, rate: v } }) },
+    { input: el.clip, rule: FIELD_RULES.clip_norm, real: () => training()?.clip_norm ?? null, send: (v) => actions.train({ clip_norm: v }) },
+    { input: el.seed, rule: FIELD_RULES.seed, real: () => last?.config?.seed, send: (v) => actions.setSeed(v) },
+    { input: el.stopSteps, rule: FIELD_RULES.max_steps, real: () => last?.play?.max_steps ?? null, send: () => actions.playOptions() },
+    { input: el.stopEpochs, rule: FIELD_RULES.max_epochs, real: () => last?.play?.max_epochs ?? null, send: () => actions.playOptions() },
+    { input: el.stopLoss, rule: FIELD_RULES.target_loss, real: () => last?.play?.target_loss ?? null, send: () => actions.playOptions() },
+  ];
+
+  /** A committed field: refuse a value the server would not take, else send it as shown. */
+  async function commit({ input, rule, real, send }) {
+    editing.delete(input);
+    const check = checkField(rule, input.value, input.validity?.badInput);
+    if (!check.ok) {
+      const back = real() ?? rule.empty;
+      input.value = shown(real());
+      markInvalid(input, true);
+      tell(back === undefined ? check.message : `${check.message} Back to ${back}.`);
+      return;
+    }
+    markInvalid(input, false);
+    input.value = shown(check.value);
+    if (check.value === real()) return; // nothing to change (the same seed would rebuild the run)
+    await send(check.value);
+    // The server refused it (fail() has said why and re-syncs the field): keep the mark.
+    if (last?.session?.role === "controller" && real() !== check.value) markInvalid(input, true);
+  }
+
+  for (const f of fields) {
+    f.input.addEventListener("input", () => {
+      editing.add(f.input);
+      markInvalid(f.input, false);
+    });
+    f.input.addEventListener("blur", () => editing.delete(f.input));
+    f.input.addEventListener("change", () => commit(f));
+  }
+
   el.regKind.addEventListener("change", () => actions.train({ regularization: { kind: el.regKind.value, rate: Number(el.regRate.value) || (el.regKind.value === "none" ? 0 : 0.001) } }));
   el.optimizer.addEventListener("change", () => {
     const name = el.optimizer.value;
     const defaults = options?.optimizers?.[name] || {};
-    const lr = Number(el.lr.value) || 0.01;
+    const lr = training()?.optimizer?.lr ?? 0.01;
     actions.train({ optimizer: { name, lr, ...defaults } });
   });
   el.speed.addEventListener("change", () => actions.playOptions());
-  for (const input of [el.stopSteps, el.stopEpochs, el.stopLoss]) onNumber(input, () => actions.playOptions());
-  onNumber(el.clip, (v) => actions.train({ clip_norm: v && v > 0 ? v : null }));
   el.pair.addEventListener("change", () => {
     const [act, loss] = el.pair.value.split("|");
     actions.setOutputPair(act, loss);
@@ -119,7 +186,6 @@ export function createControls(actions) {
     actions.train({ schedule: { name, ...SCHEDULE_PARAMS[name], warmup_steps: 0 } });
   });
   el.initializer.addEventListener("change", () => actions.setModel({ initializer: el.initializer.value }));
-  onNumber(el.seed, (v) => v !== null && v >= 0 && actions.setSeed(Math.round(v)));
 
   function setOptions(opts) {
     options = opts;
@@ -129,19 +195,26 @@ export function createControls(actions) {
     configKey = "";
   }
 
-  /** The play options from the speed and stop-condition controls. */
+  /** The play options from the speed and stop-condition controls (a refused field counts as its session value). */
   function playOptions() {
     const speed = el.speed.value === "max" ? null : Number(el.speed.value);
-    const int = (v) => (v === null || Number.isNaN(v) ? null : Math.max(1, Math.round(v)));
-    const loss = numberOrNull(el.stopLoss);
-    return { speed, max_steps: int(numberOrNull(el.stopSteps)), max_epochs: int(numberOrNull(el.stopEpochs)), target_loss: loss === null || Number.isNaN(loss) ? null : loss };
+    const play = last?.play || {};
+    const read = (input, rule, fallback) => {
+      const check = checkField(rule, input.value, input.validity?.badInput);
+      return check.ok ? check.value : (fallback ?? null);
+    };
+    return {
+      speed,
+      max_steps: read(el.stopSteps, FIELD_RULES.max_steps, play.max_steps),
+      max_epochs: read(el.stopEpochs, FIELD_RULES.max_epochs, play.max_epochs),
+      target_loss: read(el.stopLoss, FIELD_RULES.target_loss, play.target_loss),
+    };
   }
 
   function setIfIdle(input, value) {
-    if (document.activeElement === input) return;
-    if (input.type === "checkbox") input.checked = !!value;
-    else input.value = value === null || value === undefined ? "" : String(value);
-    input.classList.remove("bad");
+    if (editing.has(input) && document.activeElement === input) return; // the user is typing here
+    if (input.type === "checkbox") put(input, "checked", !!value);
+    else put(input, "value", shown(value));
   }
 
   function renderOptParams(state) {
@@ -205,29 +278,34 @@ export function createControls(actions) {
   }
 
   function update(state) {
-    el.stepCount.textContent = String(state.step);
-    el.epoch.textContent = String(state.epoch);
+    last = state;
+    put(el.stepCount, "textContent", String(state.step));
+    put(el.epoch, "textContent", String(state.epoch));
     const s = state.session.status;
     const role = state.session.role;
     const stopped = !state.playing && state.stopReason && state.stopReason !== "paused";
-    const shown = s === "live" ? (state.playing ? "training" : state.divergence ? "diverged" : stopped ? "stopped" : "paused") + (role === "viewer" ? " · viewing" : "") : s;
-    if (el.status.textContent !== shown) el.status.textContent = shown;
-    el.status.title = stopped ? `Stopped: ${state.stopReason}` : "";
-    el.status.className = `status ${s === "live" ? "live" : "off"}`;
-    el.play.hidden = state.playing;
-    el.pause.hidden = !state.playing;
-    const control = role === "controller";
-    for (const b of [el.play, el.pause, el.step, el.reset, el.sample]) b.disabled = !control || s === "deleted";
-    el.step.disabled ||= state.playing || !!state.divergence;
-    el.sample.disabled ||= state.playing || !!state.divergence || !!state.ui.anim;
-    el.play.disabled ||= !!state.divergence;
+    const status = s === "live" ? (state.playing ? "training" : state.divergence ? "diverged" : stopped ? "stopped" : "paused") + (role === "viewer" ? " · viewing" : "") : s;
+    put(el.status, "textContent", status);
+    put(el.status, "title", stopped ? `Stopped: ${state.stopReason}` : "");
+    put(el.status, "className", `status ${s === "live" ? "live" : "off"}`);
+    const playing = !!state.playing;
+    put(el.play, "hidden", playing);
+    put(el.pause, "hidden", !playing);
+    const off = role !== "controller" || s === "deleted";
+    const diverged = !!state.divergence;
+    put(el.play, "disabled", off || diverged);
+    put(el.pause, "disabled", off);
+    put(el.reset, "disabled", off);
+    put(el.step, "disabled", off || playing || diverged);
+    put(el.sample, "disabled", off || playing || diverged || !!state.ui.anim);
 
     const ev = state.eval;
-    el.trainLoss.textContent = ev ? formatSig(ev.train_loss, 4) : "—";
-    el.testLoss.textContent = ev ? formatSig(ev.test_loss, 4) : "—";
+    put(el.trainLoss, "textContent", ev ? formatSig(ev.train_loss, 4) : "—");
+    put(el.testLoss, "textContent", ev ? formatSig(ev.test_loss, 4) : "—");
     const acc = ev?.test_accuracy;
-    el.accBox.hidden = acc === null || acc === undefined;
-    if (!el.accBox.hidden) el.testAcc.textContent = `${formatSig(acc * 100, 3)}%`;
+    put(el.accBox, "hidden", acc === null || acc === undefined);
+    if (!el.accBox.hidden) put(el.testAcc, "textContent", `${formatSig(acc * 100, 3)}%`);
+    if (document.body.classList.contains("viewer") !== (role === "viewer")) document.body.classList.toggle("viewer", role === "viewer");
 
     if (!state.config || !options) return;
     const t = state.config.training;
@@ -256,8 +334,15 @@ export function createControls(actions) {
     }
     renderOptParams(state);
     renderSchedParams(state);
-    document.body.classList.toggle("viewer", role === "viewer");
   }
 
-  return { setOptions, update, playOptions, reset() { configKey = ""; optKey = ""; schedKey = ""; } };
+  /** Re-sync every field with the session (after a refusal or a switch): marks go too. */
+  function reset() {
+    configKey = "";
+    optKey = "";
+    schedKey = "";
+    for (const f of fields) markInvalid(f.input, false);
+  }
+
+  return { setOptions, update, playOptions, reset };
 }

@@ -114,6 +114,13 @@ export function createSpatialPanel(el, deps) {
     const past = deps.viewedStep?.() ?? null; // a page scrubbed back in time explains the step it shows
     const step = past ?? state.step;
     const sample = u.sample;
+    if (step === 0) {
+      // nothing is traced at step 0: asking would only earn a 404 (and a console error)
+      u.explain = { status: "error", target, error: "No step has been traced yet: press step (→) and the numbers appear.", step, sample };
+      explainBusy = false;
+      state.dirty = true;
+      return;
+    }
     try {
       const response = await explainSpatial(api, id, target, sample, past);
       if (ui().explain?.target === target && id === state.session.id) ui().explain = { status: "ok", target, response, step, sample };
