@@ -53,17 +53,35 @@ function roundTo(v, step) {
   return Number(v.toFixed(Math.min(20, digits)));
 }
 
-/** Powers of ten covering [lo, hi] (lo > 0); thinned so at most ~`count` remain. */
+/**
+ * Ticks for a log axis over [lo, hi] (lo > 0), about `count` of them and at least
+ * min(3, count) whenever the range allows: powers of ten when it spans enough
+ * decades, else 1-3 or 1-2-5 multiples, else (under a decade) plain round values.
+ */
 export function logTicks(lo, hi, count = 6) {
-  if (!(lo > 0) || !(hi > 0)) return [];
+  if (!(lo > 0) || !(hi > 0) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [];
   if (lo > hi) [lo, hi] = [hi, lo];
-  const e0 = Math.ceil(Math.log10(lo) - 1e-9);
-  const e1 = Math.floor(Math.log10(hi) + 1e-9);
-  const n = e1 - e0 + 1;
-  const every = Math.max(1, Math.ceil(n / count));
-  const ticks = [];
-  for (let e = e0; e <= e1; e++) if ((e - e0) % every === 0) ticks.push(10 ** e);
-  return ticks;
+  const want = Math.max(1, Math.min(3, count));
+  const e0 = Math.floor(Math.log10(lo));
+  const e1 = Math.ceil(Math.log10(hi));
+  for (const mantissas of [[1], [1, 3], [1, 2, 5]]) {
+    const ticks = [];
+    for (let e = e0; e <= e1; e++) {
+      for (const m of mantissas) {
+        const v = Number((m * 10 ** e).toPrecision(12)); // 3e-7, not 2.9999999999999997e-7
+        if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) ticks.push(v);
+      }
+    }
+    if (ticks.length >= want) return thin(ticks, count);
+  }
+  return linearTicks(lo, hi, count).filter((v) => v > 0);
+}
+
+// Every k-th tick so at most about `count` remain (the first one kept).
+function thin(ticks, count) {
+  if (ticks.length <= count + 1) return ticks;
+  const every = Math.ceil(ticks.length / Math.max(1, count));
+  return ticks.filter((_, i) => i % every === 0);
 }
 
 /** [min, max] of the finite values (optionally only > 0); null when there are none. */
@@ -126,7 +144,8 @@ export function formatTick(v, log = false) {
   if (log) {
     const e = Math.round(Math.log10(v));
     if (Math.abs(v - 10 ** e) < 1e-12 * 10 ** e) {
-      if (e >= 0 && e <= 3) return String(10 ** e);
+      // plain from 0.01 to 1000, so decades read like the 1-3 / 1-2-5 ticks between them
+      if (e >= -2 && e <= 3) return String(Number((10 ** e).toPrecision(1)));
       return "10" + String(e).split("").map((c) => SUPERSCRIPT[c]).join("");
     }
   }

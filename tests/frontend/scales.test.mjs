@@ -53,3 +53,30 @@ test("numbers print with the significant digits asked for", () => {
   assert.equal(formatTick(20000), "20k");
   assert.equal(formatTick(0.25), "0.25");
 });
+
+test("log ticks inside a range under a decade are several plain values, not one power of ten", () => {
+  // the walkthrough: a loss between 0.6 and 0.75, padded ×3 each way by the loss chart
+  assert.deepEqual(logTicks(0.2, 2.25, 4), [0.2, 0.5, 1, 2]);
+  // no 1-2-5 multiple inside at all: round values of the linear kind
+  assert.deepEqual(logTicks(0.6, 0.75, 4), [0.6, 0.65, 0.7, 0.75]);
+  for (const [lo, hi] of [[0.6, 0.75], [0.3, 0.31], [1.01, 1.5], [0.05, 0.9], [7e-5, 3e-3], [123, 456]]) {
+    const ticks = logTicks(lo, hi, 4);
+    assert.ok(ticks.length >= 3, `${lo}..${hi}: ${ticks}`);
+    assert.ok(ticks.every((t) => t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)), `${lo}..${hi}: ${ticks}`);
+    assert.equal(new Set(ticks.map((t) => formatTick(t, true))).size, ticks.length, `labels differ: ${ticks}`);
+  }
+});
+
+test("log ticks over one to two decades add 3× or 2×, 5× steps; over more, powers of ten", () => {
+  assert.deepEqual(logTicks(0.005, 0.5, 4), [0.01, 0.03, 0.1, 0.3]);
+  assert.deepEqual(logTicks(0.01, 0.09, 4), [0.01, 0.02, 0.05]);
+  assert.deepEqual(logTicks(1e-3, 0.5, 3), [0.001, 0.01, 0.1]);
+  assert.deepEqual(logTicks(1e-6, 1e-2, 3), [1e-6, 1e-4, 1e-2]);
+  assert.deepEqual(logTicks(-1, 5), []);
+  assert.deepEqual(logTicks(0, 5), []);
+});
+
+test("log tick labels print 0.01 to 1000 plainly and powers of ten beyond", () => {
+  assert.deepEqual([0.01, 0.1, 0.3, 1, 1000].map((v) => formatTick(v, true)), ["0.01", "0.1", "0.3", "1", "1000"]);
+  assert.deepEqual([1e-4, 1e4].map((v) => formatTick(v, true)), ["10⁻⁴", "10⁴"]);
+});

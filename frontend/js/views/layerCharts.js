@@ -21,24 +21,54 @@ export function layerColour(k, n) {
   return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
 
+// Gradients shrink or grow layer by layer as backprop carries them down from the
+// loss, so each layer is judged against the output layer (where backprop starts),
+// plus absolute bounds for when the output layer itself is off.
+const VANISH_ABS = 1e-7; // below this no learning happens at any sane learning rate
+const VANISH_REL = 1e-3; // 1000× smaller than at the output
+const EXPLODE_ABS = 1e3; // a step of lr × this wrecks the weights
+const EXPLODE_REL = 1e3; // 1000× larger than at the output…
+const EXPLODE_REL_FLOOR = 1; // …and big enough to matter by itself
+
 /**
- * Flags for the latest per-layer gradient norms: "vanishing" when a layer's
- * norm is below 1e-3 × the largest layer's (or below 1e-7), "exploding" when
- * it is above 1e3 × the median layer's (or above 1e3, or not finite). Pure.
+ * Flags for the latest per-layer gradient norms, ordered input → output (the last
+ * is the output layer): "exploding" when a norm is not finite, ≥ 1e3, or ≥ 1e3 ×
+ * the reference (and ≥ 1); "vanishing" when it is < 1e-7 or < 1e-3 × the reference;
+ * else null. The reference is the output layer's norm, or the largest norm that is
+ * not exploding when the output layer's is zero or exploding itself. When no norm is
+ * finite the run has diverged and the page's divergence banner says so: no flags. Pure.
  */
 export function gradientFlags(norms) {
-  const finite = norms.filter((v) => Number.isFinite(v));
-  if (!finite.length) return norms.map(() => null);
-  const sorted = [...finite].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
-  const exploding = (v) => !Number.isFinite(v) || v > 1e3 || (norms.length > 1 && median > 0 && v > 1e3 * median);
-  const sane = finite.filter((v) => !exploding(v));
-  const max = sane.length ? Math.max(...sane) : 0;
+  if (!norms.some(Number.isFinite)) return norms.map(() => null);
+  const sane = (v) => Number.isFinite(v) && v >= 0 && v < EXPLODE_ABS;
+  const out = norms[norms.length - 1];
+  let ref = sane(out) && out > 0 ? out : 0;
+  if (!ref) for (const v of norms) if (sane(v) && v > ref) ref = v;
   return norms.map((v) => {
-    if (exploding(v)) return "exploding";
-    if (v < 1e-7 || (norms.length > 1 && v < 1e-3 * max)) return "vanishing";
+    if (!Number.isFinite(v) || v >= EXPLODE_ABS) return "exploding";
+    if (ref > 0 && v >= EXPLODE_REL * ref && v >= EXPLODE_REL_FLOOR) return "exploding";
+    if (v < VANISH_ABS || v < VANISH_REL * ref) return "vanishing";
     return null;
   });
+}
+
+/**
+ * The legend's entries for the latest per-layer values (null: not reported yet):
+ * name ("L1"…, "out" for the last), value as text ("—" when unknown or the layer
+ * has no parameters) and, with `flagging`, the gradient flag. Pure.
+ */
+export function legendEntries(latest, learns, flagging) {
+  const n = latest.length;
+  const flags = latest.map(() => null);
+  if (flagging) {
+    const ks = latest.map((_, k) => k).filter((k) => learns[k] && latest[k] !== null);
+    gradientFlags(ks.map((k) => latest[k])).forEach((f, i) => (flags[ks[i]] = f));
+  }
+  return latest.map((v, k) => ({
+    name: k === n - 1 ? "out" : `L${k + 1}`,
+    value: learns[k] ? formatSig(v, 2) : "—",
+    flag: flags[k],
+  }));
 }
 
 export function createLayerCharts(el) {
@@ -54,8 +84,9 @@ export function createLayerCharts(el) {
     const font = Math.round(10 * p);
     const box = { x: 40 * p, y: 4, w: w - 40 * p - 8, h: h - 4 - 15 * p };
     const exts = state.norms.map((s) => extent(s.column(field), true)).filter(Boolean);
-    const latest = state.norms.map((s) => (s.length ? s.values[s.fields.indexOf(field)][s.length - 1] : NaN));
-    updateLegend(state, latest, mode);
+    // null until a layer has reported: the legend shows "—", not NaN
+    const latest = state.norms.map((s) => (s.length ? s.values[s.fields.indexOf(field)][s.length - 1] : null));
+    queueLegend(state, latest, mode);
     if (!exts.length) {
       ctx.fillStyle = "#7b8497";
       ctx.font = `${font + 1}px system-ui, sans-serif`;
@@ -100,33 +131,44 @@ export function createLayerCharts(el) {
     ctx.restore();
   }
 
-  let legendAt = 0;
-  function updateLegend(state, latest, mode) {
-    const now = performance.now();
-    if (now - legendAt < 250) return; // text changes every frame while training: 4 updates/s read better
-    // pooling and flatten layers have no parameters, so no gradient to flag
+  // The values change every frame while training; 4 legend updates a second read
+  // better. A trailing timer writes the last values once play stops.
+  let legendAt = -Infinity;
+  let legendTimer = 0;
+  let legendMode = "";
+  let pending = null;
+  function queueLegend(state, latest, mode) {
+    pending = { state, latest, mode };
+    const wait = legendAt + 250 - performance.now();
+    if (wait <= 0 || mode !== legendMode) flushLegend();
+    else if (!legendTimer) legendTimer = setTimeout(flushLegend, wait);
+  }
+
+  function flushLegend() {
+    clearTimeout(legendTimer);
+    legendTimer = 0;
+    if (!pending) return;
+    const { state, latest, mode } = pending;
+    pending = null;
+    legendAt = performance.now();
+    legendMode = mode;
+    // pooling and flatten layers have no parameters, so no gradient to show or flag
     const learns = latest.map((_, k) => Object.keys(state.architecture?.layers?.[k]?.params || { W: 0 }).length > 0);
-    const flags = latest.map(() => null);
-    if (mode === "grad") {
-      const ks = latest.map((_, k) => k).filter((k) => learns[k]);
-      gradientFlags(ks.map((k) => latest[k])).forEach((f, i) => (flags[ks[i]] = f));
-    }
-    const n = latest.length;
-    const key = JSON.stringify([latest.map((v) => formatSig(v, 2)), flags]);
+    const entries = legendEntries(latest, learns, mode === "grad");
+    const key = JSON.stringify(entries);
     if (key === legendKey) return;
     legendKey = key;
-    legendAt = now;
     el.legend.replaceChildren(
-      ...latest.map((v, k) => {
+      ...entries.map(({ name, value, flag }, k) => {
         const item = document.createElement("span");
         const sw = document.createElement("span");
         sw.className = "sw";
-        sw.style.background = layerColour(k, n);
-        item.append(sw, `${k === n - 1 ? "out" : `L${k + 1}`} ${formatSig(v, 2)}`);
-        if (flags[k]) {
+        sw.style.background = layerColour(k, entries.length);
+        item.append(sw, `${name} ${value}`);
+        if (flag) {
           const f = document.createElement("span");
-          f.className = `flag ${flags[k]}`;
-          f.textContent = flags[k];
+          f.className = `flag ${flag}`;
+          f.textContent = flag;
           item.append(f);
         }
         return item;
