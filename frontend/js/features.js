@@ -1,5 +1,6 @@
 // The playground's input features of a 2-D point, the same as the engine's
-// (engine/datasets/features.py), for predicting over the plane on the page. Pure.
+// (engine/datasets/features.py), for predicting over the plane on the page, and
+// which input space (a plane, a line) a data set can be drawn over. Pure.
 
 export const FEATURES = {
   x1: (x1) => x1,
@@ -26,4 +27,30 @@ export function gridInputs(domain, r, featureNames) {
     }
   }
   return rows;
+}
+
+/** n evenly spaced one-column rows over [lo, hi], left to right. */
+export function lineInputs(domain, n) {
+  const [lo, hi] = domain;
+  return Array.from({ length: n }, (_, i) => [lo + ((hi - lo) * i) / (n - 1)]);
+}
+
+/**
+ * What the data's inputs can be drawn over: "plane" (points x1, x2), "line" (one x),
+ * or null (images, sequences, wide tables). Inline data (kind "table") is told by its
+ * points; once they are all cleared, by its features or the network's input width.
+ * @param {{kind, domain, pointsTrain?, pointsTest?, featureNames?}|null} data  state.data
+ * @param {{input_shape: number[]}|null} [architecture]
+ * @returns {"plane"|"line"|null}
+ */
+export function inputSpace(data, architecture) {
+  if (!data || !data.domain) return null;
+  if (data.kind === "plane") return "plane";
+  if (data.kind === "line") return "line";
+  if (data.kind !== "table") return null;
+  const p = data.pointsTrain?.[0] || data.pointsTest?.[0];
+  let dims = p ? p.length : 0;
+  if (!dims && data.featureNames?.length) dims = 2; // features are made from (x1, x2)
+  if (!dims && architecture?.input_shape?.length === 1) dims = architecture.input_shape[0];
+  return dims === 2 ? "plane" : dims === 1 ? "line" : null;
 }

@@ -4,7 +4,7 @@
 
 import { thumbPoints } from "../thumbs.js";
 import { categorical, css, diverging } from "../colors.js";
-import { FEATURE_NAMES } from "../features.js";
+import { FEATURE_NAMES, inputSpace } from "../features.js";
 import { parseCSV } from "../csv.js";
 import { drawSpatialThumb } from "../spatialThumbs.js";
 
@@ -36,10 +36,14 @@ export function createDataPanel(actions) {
     dialog: $("csv-dialog"),
     csvText: $("csv-text"),
     csvErrors: $("csv-errors"),
+    csvSummary: $("csv-summary"),
+    csvOk: $("csv-ok"),
+    addPoints: root.querySelector(".add-points"),
   };
   let options = null;
   let key = "";
   let classesKey = "";
+  const shown = { space: undefined, task: undefined }; // what renderSpace last laid out
 
   el.ratio.addEventListener("input", () => (el.ratioOut.textContent = `${el.ratio.value}%`));
   el.noise.addEventListener("input", () => (el.noiseOut.textContent = el.noise.value));
@@ -52,18 +56,39 @@ export function createDataPanel(actions) {
   el.showTest.addEventListener("change", () => actions.toggle("showTest", el.showTest.checked));
   el.discretize.addEventListener("change", () => actions.toggle("discretize", el.discretize.checked));
   el.paste.addEventListener("click", () => {
-    el.csvErrors.textContent = "";
+    el.dialog.returnValue = ""; // else Escape would repeat the last "ok"
+    checkCSV();
     el.dialog.showModal();
   });
-  el.csvText.addEventListener("input", () => {
-    const parsed = parseCSV(el.csvText.value);
-    el.csvErrors.textContent = parsed.errors.slice(0, 4).join("\n") || `${parsed.x.length} rows, ${parsed.featureNames.length} features, ${parsed.task}`;
-  });
+  el.csvText.addEventListener("input", checkCSV);
   el.dialog.addEventListener("close", () => {
     if (el.dialog.returnValue !== "ok") return;
     const parsed = parseCSV(el.csvText.value);
     if (parsed.x.length) actions.useCSV(parsed);
   });
+
+  /** Say what the pasted text holds; the button says what it will use, and waits for a good row. */
+  function checkCSV() {
+    const blank = el.csvText.value.trim() === "";
+    const parsed = parseCSV(el.csvText.value);
+    const n = parsed.x.length;
+    const errors = blank ? [] : parsed.errors.slice(0, 5);
+    if (parsed.errors.length > errors.length && !blank) errors.push(`… and ${parsed.errors.length - errors.length} more`);
+    let summary = "";
+    if (n) {
+      const f = parsed.featureNames.length;
+      const view = f === 2 ? ", drawn on the plane" : f === 1 ? ", drawn as a curve" : "";
+      summary = `${n} good row${n === 1 ? "" : "s"}, ${f} feature${f === 1 ? "" : "s"}, ${parsed.task}${view}.`;
+      for (const note of parsed.notes) summary += ` ${note[0].toUpperCase()}${note.slice(1)}.`;
+      if (parsed.skipped) summary += ` ${parsed.skipped} row${parsed.skipped === 1 ? "" : "s"} in error would be left out:`;
+    } else if (!blank) {
+      summary = "No row can be used yet:";
+    }
+    el.csvSummary.textContent = summary;
+    el.csvErrors.textContent = errors.join("\n");
+    el.csvOk.disabled = n === 0;
+    el.csvOk.textContent = n && parsed.skipped ? `Use the ${n} good row${n === 1 ? "" : "s"}` : "Use this data";
+  }
 
   function drawThumb(canvas, name) {
     const size = 64;
@@ -139,7 +164,21 @@ export function createDataPanel(actions) {
     }
   }
 
+  // Clicking points in and a discretized output need a plane (discretizing, a class
+  // boundary too); test points show on a line as well. Decided by the data the page has.
+  function renderSpace(state) {
+    const space = inputSpace(state.data, state.architecture);
+    const task = state.data?.task;
+    if (space === shown.space && task === shown.task) return;
+    shown.space = space;
+    shown.task = task;
+    el.addPoints.hidden = space !== "plane";
+    el.showTest.closest("label").hidden = !space;
+    el.discretize.closest("label").hidden = space !== "plane" || task === "regression";
+  }
+
   function update(state) {
+    renderSpace(state);
     renderClasses(state);
     const cfg = state.config?.data;
     if (!cfg || !options) return;
@@ -163,9 +202,6 @@ export function createDataPanel(actions) {
       out.textContent = fmt(v);
     }
     el.regenerate.disabled = inline;
-    // clicking points in, test points and a discretized output belong to plane data only
-    const onPlane = inline || !info || info.kind === "plane" || info.kind === "line";
-    for (const e of [root.querySelector(".add-points"), el.showTest.closest("label"), el.discretize.closest("label")]) e.hidden = !onPlane;
     // dataset-specific numeric keys (e.g. classes)
     el.params.replaceChildren();
     for (const [name, def] of Object.entries(defaults)) {
@@ -210,5 +246,5 @@ export function createDataPanel(actions) {
     }
   }
 
-  return { setOptions, update, reset() { key = ""; classesKey = ""; } };
+  return { setOptions, update, reset() { key = ""; classesKey = ""; shown.space = undefined; } };
 }
