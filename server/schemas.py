@@ -137,6 +137,12 @@ class DataConfig(Strict):
     y: list[Any] | None = None
     x_test: list[Any] | None = None
     y_test: list[Any] | None = None
+    domain: list[float] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="inline points: the plane's [lo, hi] (widened to hold them); default: their range + 10 %",
+    )
 
 
 class OptimizerConfig(Strict):

@@ -3,7 +3,9 @@
 Keys: ``x`` and ``y`` (required), ``x_test`` and ``y_test`` (both or neither;
 without them the test set is empty, shape ``(0, ...)``), and ``features`` (only when
 ``x`` has two columns: the rows are then points and the network sees these
-features of them, as in the playground).
+features of them, as in the playground), and ``domain`` (only for points, rows of 1 or 2
+numbers: the plane's ``[lo, hi]``, widened to hold every point; by default the points' range
+plus 10 %).
 
 - ``x``: ``(n, *input_shape)``; a flat list of numbers means one input per row, ``(n, 1)``.
 - ``y`` depends on the loss, with the network's output shape ``(*lead, K)``:
@@ -19,6 +21,7 @@ Every number must be finite; rows must all have the same shape.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -29,7 +32,7 @@ from engine.datasets.targets import one_hot
 
 __all__ = ["INLINE_KEYS", "MAX_NUMBERS", "MAX_ROWS", "load_inline"]
 
-INLINE_KEYS = ("x", "y", "x_test", "y_test", "features")
+INLINE_KEYS = ("x", "y", "x_test", "y_test", "features", "domain")
 MAX_ROWS = 100_000
 MAX_NUMBERS = 2_000_000
 
@@ -134,8 +137,26 @@ def _targets(
     return y, None
 
 
-def _domain(points: list[FloatArray]) -> tuple[float, float]:
+def _domain(points: list[FloatArray], asked: object = None) -> tuple[float, float]:
+    """The plane's range: ``asked`` (widened to hold every point) or the points' range plus 10 %.
+
+    A page that adds points by clicking sends the plane it showed, so the plane does not zoom in
+    on the few points placed so far and the user can still click anywhere on it.
+    """
     every = np.concatenate([p.ravel() for p in points])
+    if asked is not None:
+        if (
+            not isinstance(asked, (list, tuple))
+            or len(asked) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in asked)
+            or not all(math.isfinite(v) for v in asked)
+            or not asked[0] < asked[1]
+        ):
+            raise ValueError(f"domain must be two finite numbers [lo, hi] with lo < hi, got {asked!r:.60}")
+        lo, hi = float(asked[0]), float(asked[1])
+        if every.size:
+            lo, hi = min(lo, float(every.min())), max(hi, float(every.max()))
+        return lo, hi
     lo, hi = float(every.min()), float(every.max())
     pad = 0.1 * (hi - lo) if hi > lo else 1.0
     return lo - pad, hi + pad
@@ -168,6 +189,10 @@ def load_inline(spec: dict[str, Any], loss: str, output_shape: tuple[int, ...]) 
     points_test: FloatArray | None = None
     if raw_shape in ((1,), (2,)):
         points, points_test = x, x_test
+    elif "domain" in spec:
+        raise ValueError(
+            f"domain is the range of points (rows of 1 or 2 numbers), got rows of shape {list(raw_shape)}"
+        )
     if "features" in spec:
         if raw_shape != (2,):
             raise ValueError(
@@ -202,6 +227,8 @@ def load_inline(spec: dict[str, Any], loss: str, output_shape: tuple[int, ...]) 
         points_test=points_test,
         labels_train=labels,
         labels_test=labels_test,
-        domain=_domain([points, points_test]) if points is not None and points_test is not None else None,
+        domain=_domain([points, points_test], spec.get("domain"))
+        if points is not None and points_test is not None
+        else None,
         info={"train_samples": len(x), "test_samples": len(x_test)},
     )

@@ -215,7 +215,9 @@ export function createActions({ state, api, views, options, controller, fail, to
     const y = [...baseY, ...custom.y];
     if (x.length < 4) return; // wait for a few points
     if (!regression && new Set(y).size < 2) return; // and two classes
-    const data = { x, y };
+    // the plane the points were clicked on (the server widens it to hold every point), so it
+    // does not zoom in on the few placed so far and every part of it can still take a click
+    const data = d.domain ? { x, y, domain: [d.domain[0], d.domain[1]] } : { x, y };
     if (!custom.cleared && d.pointsTest.length) {
       data.x_test = d.pointsTest;
       data.y_test = regression ? d.targetsTest : d.labelsTest;

@@ -458,6 +458,13 @@ def test_inline_points_can_be_given_playground_features() -> None:
     assert ds.points_train is not None and ds.points_train.tolist() == [[1.0, 2.0], [-1.0, 3.0]]
 
 
+def test_inline_points_keep_the_plane_they_were_clicked_on_widened_to_hold_them() -> None:
+    spec = {"x": [[0.5, 0.5], [1.0, -1.0]], "y": [0, 1], "x_test": [[7.5, 0.0]], "y_test": [1]}
+    ds = load_dataset({**spec, "domain": [-6, 6]}, rng(), "bce", (1,))
+    assert ds.domain == (-6.0, 7.5)  # the plane shown, not the two points' corner of it
+    assert load_dataset(spec, rng(), "bce", (1,)).domain == pytest.approx((-1.85, 8.35))  # range + 10 %
+
+
 def test_inline_sequences_keep_their_shape() -> None:
     x = np.zeros((4, 5, 3))
     ds = load_dataset({"x": x.tolist(), "y": np.ones((4, 5, 2)).tolist()}, rng(), "mse", (5, 2))
@@ -504,6 +511,10 @@ def test_inline_sequences_keep_their_shape() -> None:
         ({"x": [[1, 2]], "y": [[1, 2]]}, "mse", r"y must have shape \[1, 1\] or \[1\]"),
         ({"x": [[1, 2, 3]], "y": [0], "features": ["x1"]}, "bce", "features need x with 2 columns"),
         ({"x": [[1, 2]], "y": [0], "features": ["x9"]}, "bce", "unknown feature 'x9'"),
+        ({"x": [[1, 2]], "y": [0], "domain": [3, -3]}, "bce", r"two finite numbers \[lo, hi\] with lo < hi"),
+        ({"x": [[1, 2]], "y": [0], "domain": [0, float("inf")]}, "bce", "domain must be two finite numbers"),
+        ({"x": [[1, 2]], "y": [0], "domain": [1]}, "bce", "domain must be two finite numbers"),
+        ({"x": [[1, 2, 3]], "y": [0], "domain": [0, 1]}, "bce", "domain is the range of points"),
     ],
 )
 def test_bad_inline_arrays_are_refused_with_a_message(spec: dict[str, Any], loss: str, message: str) -> None:

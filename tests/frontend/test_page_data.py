@@ -85,6 +85,7 @@ def test_points_added_on_the_plane_keep_drawing_and_taking_more(open_page: OpenP
     pg = open_page()
     first = session_id(pg)
     n0 = data_info(server_url, first)["n_train"]
+    plane = data_info(server_url, first)["domain"]
     pick_class(pg, 0)
     click_plane(pg, CORNERS)
     sid = rebuilt(pg, first)
@@ -107,6 +108,8 @@ def test_points_added_on_the_plane_keep_drawing_and_taking_more(open_page: OpenP
     assert_plane_drawn(pg)
     info = data_info(server_url, sid3)
     assert (info["n_train"], info["n_test"]) == (4, 0)
+    # four points near the corners: the plane stays the one they were clicked on, not their range
+    assert info["domain"] == plane
     assert pg.errors == []
 
 
