@@ -77,7 +77,8 @@ def assert_plane_drawn(pg: Any) -> None:
     assert pg.locator("#plane-caption").inner_text() == "network output"
     assert pg.evaluate(COLOURS) > 40
     # clicks are taken: the plane shows the adding cursor only when it has a plane to add to
-    assert "adding" in (pg.get_by_test_id("output-plane").get_attribute("class") or "")
+    # (set by the next drawn frame after a class is picked: wait for it rather than read at once)
+    pg.wait_for_function("() => document.getElementById('output-plane').classList.contains('adding')")
     assert pg.locator(".add-points").is_visible()
 
 
