@@ -255,6 +255,14 @@ class TrainingSession:
         stop = pos + self.batch_size
         return self._x_epoch[pos:stop], self._y_epoch[pos:stop], self._perm[pos:stop]
 
+    def steps_until_epoch(self, epoch: int) -> int:
+        """How many steps are left until ``epoch`` epochs are complete (0 when they are)."""
+        if self.epoch >= epoch:
+            return 0
+        n, b = len(self._perm), self.batch_size
+        this_epoch = -(-(n - self._pos) // b)  # the last batch of an epoch may be short
+        return this_epoch + (epoch - self.epoch - 1) * -(-n // b)
+
     def _advance_position(self, rows: int) -> bool:
         """Move past the batch; True when that finished an epoch (a new order is drawn)."""
         self._pos += rows

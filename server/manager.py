@@ -189,7 +189,10 @@ class SessionManager:
     # --- the trainer thread ------------------------------------------------------
 
     def _train_forever(self) -> None:
-        next_run: dict[str, float] = {}
+        # session id → (its play count, when it wants its next slice). A slice that ends play
+        # (a stop condition, a divergence) asks for no next slice (inf); keyed by the play count,
+        # that wish ends when the session is played again, even if others kept the loop busy.
+        next_run: dict[str, tuple[int, float]] = {}
         while not self._stop.is_set():
             playing = [s for s in self.all() if s.playing and not s.deleted]
             if not playing:
@@ -197,6 +200,10 @@ class SessionManager:
                 self._wake.clear()
                 next_run.clear()
                 continue
+            if len(next_run) > len(playing):  # forget sessions that stopped or were deleted
+                ids = {s.id for s in playing}
+                for sid in [k for k in next_run if k not in ids]:
+                    del next_run[sid]
             now = time.monotonic()
             soonest = math.inf
             ran = False
@@ -205,8 +212,9 @@ class SessionManager:
             fps = max((s.hub.max_fps for s in playing), default=0.0) or 30.0
             budget = max(0.0005, min(self.settings.slice_seconds, 1.0 / (fps * len(playing)) * 0.5))
             for session in playing:
-                if next_run.get(session.id, 0.0) > now:
-                    soonest = min(soonest, next_run[session.id])
+                plays, at = next_run.get(session.id, (session.plays, 0.0))
+                if plays == session.plays and at > now:
+                    soonest = min(soonest, at)
                     continue
                 try:
                     wait = session.run_slice(budget)
@@ -223,8 +231,9 @@ class SessionManager:
                 # Let the event loop hand the slice's frame to the sockets before training on
                 # (outside the session's lock); then take the GIL turn between slices anyway.
                 session.wait_until_sent(min(MAX_SEND_WAIT_SECONDS, 0.5 / fps))
-                next_run[session.id] = time.monotonic() + wait
-                soonest = min(soonest, next_run[session.id])
+                at = time.monotonic() + wait
+                next_run[session.id] = (session.plays, at)
+                soonest = min(soonest, at)
                 time.sleep(0)
             if not ran or soonest > time.monotonic():
                 delay = min(max(soonest - time.monotonic(), 0.0), 0.05)

@@ -75,6 +75,7 @@ class ManagedSession:
         self._speed_credit = 0.0
         self._last_slice = time.monotonic()
         self.last_stop_reason: str | None = None
+        self.plays = 0  # how many times play started (the trainer's schedule is per play)
         self.revision = 0  # rises with every change and event: clients order REST replies and events by it
         self.parent: tuple[str, int] | None = None  # (session id, step) this one was forked from
         # classroom (server/classroom.py): the join code while presented, the presenter's view state
@@ -256,6 +257,7 @@ class ManagedSession:
             if play is not None:
                 self.play_options = play
             self.playing = True
+            self.plays += 1
             self.last_stop_reason = None
             self._speed_credit = 0.0
             self._last_slice = time.monotonic()
@@ -364,6 +366,8 @@ class ManagedSession:
         left = 1 << 30
         if opts.max_steps is not None:
             left = min(left, max(0, opts.max_steps - self.engine.step_count))
+        if opts.max_epochs is not None:  # a slice must not run past the epoch it should stop at
+            left = min(left, self.engine.steps_until_epoch(opts.max_epochs))
         return left
 
     def _stop_reason(self) -> str | None:

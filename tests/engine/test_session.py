@@ -249,3 +249,19 @@ def test_a_data_seed_redraws_the_data_but_keeps_the_initial_weights() -> None:
     assert not np.array_equal(a.data.x_train, b.data.x_train)
     with pytest.raises(ValueError, match=r"data\.seed"):
         TrainingSession({**base, "data": {**base["data"], "seed": -1}})
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 10, 64, 500])
+def test_steps_until_epoch_is_exactly_the_steps_that_complete_it(batch_size: int) -> None:
+    config = playground()
+    config["training"]["batch_size"] = batch_size
+    s = TrainingSession(config)
+    s.step(3)  # start mid-epoch
+    for target in (s.epoch + 1, s.epoch + 3):
+        left = s.steps_until_epoch(target)
+        if left > 1:
+            s.step(left - 1)
+            assert s.epoch == target - 1  # one step short is still the epoch before
+            left = 1
+        s.step(left)
+        assert s.epoch == target and s.steps_until_epoch(target) == 0

@@ -171,6 +171,36 @@ def test_play_pauses_itself_at_max_steps(http: httpx.Client, make_session: Maker
     assert info["step"] == 120
 
 
+@pytest.mark.parametrize("epochs", [1, 3])
+def test_play_pauses_itself_at_max_epochs_on_the_epochs_last_step(
+    http: httpx.Client, make_session: Maker, small_config: dict[str, Any], epochs: int
+) -> None:
+    small_config["training"]["batch_size"] = 7  # 50 training rows: 8 steps an epoch, the last one short
+    sid, token = make_session(small_config)
+    n_train = http.get(f"/api/sessions/{sid}").json()["data"]["n_train"]
+    http.post(f"/api/sessions/{sid}/play", json={"max_epochs": epochs}, headers=bearer(token))
+    info = wait_for(http, sid, lambda info: not info["playing"])
+    assert (info["epoch"], info["step"]) == (epochs, epochs * -(-n_train // 7))
+    assert info["stop_reason"] == f"reached max_epochs {epochs}"
+
+
+def test_a_session_that_stopped_itself_plays_again_while_others_play(
+    http: httpx.Client, make_session: Maker
+) -> None:
+    # Another session playing keeps the trainer busy; a stopped one must still get slices again.
+    other, other_token = make_session()
+    http.post(f"/api/sessions/{other}/play", json={"speed": 5}, headers=bearer(other_token))
+    sid, token = make_session()
+    try:
+        http.post(f"/api/sessions/{sid}/play", json={"max_steps": 20}, headers=bearer(token))
+        assert wait_for(http, sid, lambda info: not info["playing"])["step"] == 20
+        http.post(f"/api/sessions/{sid}/play", json={"max_steps": 200}, headers=bearer(token))
+        info = wait_for(http, sid, lambda info: not info["playing"])
+        assert (info["step"], info["stop_reason"]) == (200, "reached max_steps 200")
+    finally:
+        http.post(f"/api/sessions/{other}/pause", headers=bearer(other_token))
+
+
 def test_stepping_a_playing_session_is_refused_with_409(http: httpx.Client, make_session: Maker) -> None:
     sid, token = make_session()
     http.post(f"/api/sessions/{sid}/play", json={"speed": 5}, headers=bearer(token))
