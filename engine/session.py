@@ -409,7 +409,7 @@ class TrainingSession:
         message = (
             f"the {quantity} became {kind}{where} at step {step}: the learning rate {lr:g} is too large "
             f"for this network (or the weights have grown until the numbers overflowed). The step was not "
-            f"applied. Lower the learning rate (e.g. to {lr / 10:g}) and recover — the weights of step "
+            f"applied. Lower the learning rate (a tenth of it or less) and recover — the weights of step "
             f"{best}, the lowest training loss so far, come back — or turn on gradient clipping, or reset."
         )
         weights_max = float(np.max(np.abs(net.theta))) if net.size else 0.0
@@ -488,8 +488,8 @@ class TrainingSession:
             f"the training loss grew to {train_loss:.3g}, {train_loss / start:.1f}× its starting value "
             f"{start:.3g}, and stayed there for {LOSS_BLOWUP_EVALUATIONS} evaluations up to step "
             f"{self.step_count}: the learning rate {lr:g} is too large for this network. Lower it "
-            f"(e.g. to {lr / 10:g}) and recover: the weights of step {best}, the lowest training loss "
-            f"so far, come back."
+            f"(a tenth of it or less) and recover: the weights of step {best}, the lowest training "
+            f"loss so far, come back."
         )
         self.divergence = Divergence(
             self.step_count,

@@ -6,6 +6,20 @@ import { nextPhase } from "./animation.js";
 
 /** @param {{state, actions, travel, closeExplain(): void}} ctx */
 export function installKeyboard({ state, actions, travel, closeExplain }) {
+  // A mouse click leaves focus on the button (or checkbox, or switch) it hit, and Space on a
+  // focused button clicks it: after clicking "+ layer", Space added another layer instead of
+  // playing. So a mouse click drops that focus first (capture phase: a handler that moves focus
+  // on purpose, e.g. into a dialog, still does). Keyboard activation (detail 0) keeps it, and
+  // so do dialogs, whose buttons are meant to be reached by keyboard.
+  document.addEventListener(
+    "click",
+    (ev) => {
+      const t = ev.target instanceof Element ? ev.target.closest("button, input[type=checkbox], input[type=radio], [role=radio], [role=switch]") : null;
+      if (t && ev.detail > 0 && !t.closest("dialog") && t instanceof HTMLElement) t.blur();
+    },
+    true,
+  );
+
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const t = ev.target;

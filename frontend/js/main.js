@@ -165,8 +165,14 @@ function rebuild(config, delay = 200) {
   rebuildTimer = setTimeout(async () => {
     const cfg = pendingConfig;
     pendingConfig = null;
+    // Speed and stop conditions are play options, not config: carry them to the new session.
+    const play = Object.fromEntries(Object.entries(state.play || {}).filter(([, v]) => v !== null && v !== undefined));
     try {
       await createSession(cfg);
+      if (Object.keys(play).length) {
+        const info = await api.patch(state.session.id, state.session.token, { play });
+        applySessionInfo(state, info, true);
+      }
     } catch (err) {
       fail(err);
       // back to the running session's config

@@ -156,7 +156,8 @@ export function fitOutputToTask(config, task, classes) {
     out.activation = "softmax";
     c.model.loss = "cross_entropy";
   } else if (task === "binary") {
-    if (c.model.loss === "cross_entropy" || out.activation === "softmax") {
+    // from a regression (mse) or multi-class set: the menu offers binary data sigmoid + bce only
+    if (c.model.loss !== "bce" || out.activation === "softmax") {
       out.activation = "sigmoid";
       c.model.loss = "bce";
     }

@@ -107,6 +107,10 @@ test("the output layer follows the task of the data", () => {
   assert.equal(back.model.layers.at(-1).units, 1);
   assert.equal(back.model.loss, "bce");
   assert.equal(m.fitOutputToTask(base(), "regression").model.loss, "mse");
+  // from a regression set to binary labels (a pasted CSV): sigmoid + bce, not mse kept
+  const fromRegression = m.fitOutputToTask(m.fitOutputToTask(base(), "regression"), "binary", 2);
+  assert.equal(fromRegression.model.layers.at(-1).activation, "sigmoid");
+  assert.equal(fromRegression.model.loss, "bce");
   assert.equal(m.countParameters(base(), 2), 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1);
 });
 

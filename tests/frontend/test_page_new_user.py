@@ -47,7 +47,9 @@ def test_a_stop_condition_says_why_training_stopped(open_page: OpenPage) -> None
     pg.wait_for_function("() => window.__bpl.state.stopReason === 'reached max_steps 40'")
     assert pg.locator("#toast").inner_text().startswith("Stopped: reached max_steps 40")
     status = pg.locator("#status")
-    assert status.inner_text() == "stopped"
+    # the pause event can overtake the last frame of play (texts never wait for a frame slot);
+    # the frame the pause publishes comes after it
+    pg.wait_for_function("() => document.getElementById('status').textContent === 'stopped'")
     assert status.get_attribute("title") == "Stopped: reached max_steps 40"
     # playing again at the limit says it again rather than doing nothing
     pg.evaluate("document.getElementById('toast').hidden = true")
@@ -74,4 +76,79 @@ def test_a_link_naming_only_the_data_gets_an_output_that_fits_it(
     loss = pg.evaluate("window.__bpl.state.config.model.loss")
     assert (last["activation"], loss, last["units"]) == output
     assert pg.locator("#toast").is_hidden()  # no "starting the default setup instead"
+    assert pg.errors == []
+
+
+def test_speed_and_stop_conditions_carry_over_to_a_rebuilt_network(open_page: OpenPage) -> None:
+    pg = open_page()
+    pg.locator("#speed").select_option("100")
+    stop = pg.locator("#stop-steps")
+    stop.fill("300")
+    stop.press("Enter")
+    pg.wait_for_function(
+        "() => window.__bpl.state.play.speed === 100 && window.__bpl.state.play.max_steps === 300"
+    )
+    before = session_id(pg)
+    pg.get_by_test_id("add-layer").click()
+    pg.wait_for_function(f"() => window.__bpl.state.session.id !== {before!r}")
+    wait_live(pg)
+    pg.wait_for_function(
+        "() => window.__bpl.state.play.speed === 100 && window.__bpl.state.play.max_steps === 300"
+    )
+    assert pg.locator("#speed").input_value() == "100"
+    assert pg.locator("#stop-steps").input_value() == "300"
+    assert pg.errors == []
+
+
+@pytest.mark.parametrize("button", ["#add-layer", "[data-testid=step]", "#presenter"])
+def test_space_after_a_mouse_click_on_any_button_plays(open_page: OpenPage, button: str) -> None:
+    pg = open_page()
+    layers = pg.evaluate("window.__bpl.state.architecture.layers.length")
+    pg.locator(button).click()
+    if button == "#add-layer":
+        pg.wait_for_function(f"() => window.__bpl.state.architecture.layers.length === {layers + 1}")
+        wait_live(pg)
+    pg.keyboard.press(" ")
+    pg.wait_for_function("() => window.__bpl.state.playing")
+    assert pg.evaluate("window.__bpl.state.architecture.layers.length") == layers + (button == "#add-layer")
+    assert pg.locator("#presenter").is_checked() == (button == "#presenter")
+    pg.keyboard.press(" ")
+    pg.wait_for_function("() => !window.__bpl.state.playing")
+    assert pg.errors == []
+
+
+def test_an_optimizer_parameter_left_empty_says_so_and_shows_the_value_in_use(open_page: OpenPage) -> None:
+    pg = open_page("opt=adam")
+    beta1 = pg.locator("input[data-param=beta1]")
+    beta1.fill("")
+    beta1.press("Enter")
+    pg.locator("#toast").wait_for(state="visible")
+    assert "beta1 needs a number" in pg.locator("#toast").inner_text()
+    assert beta1.input_value() == "0.9"
+    assert beta1.get_attribute("aria-invalid") == "true"
+    assert "error" in (pg.locator("#toast").get_attribute("class") or "")
+    assert pg.errors == []
+
+
+def test_escape_closes_a_tight_layer_header_menu(open_page: OpenPage) -> None:
+    pg = open_page("net=" + ",".join(["tanh:4"] * 12) + ",sigmoid:1")
+    head = pg.locator(".layer-head").nth(3)
+    head.locator("button.title").click()
+    assert "open" in (head.get_attribute("class") or "").split()
+    pg.keyboard.press("Escape")
+    assert pg.locator(".layer-head.open").count() == 0
+
+
+def test_a_binary_csv_pasted_over_a_regression_set_is_classified(open_page: OpenPage) -> None:
+    pg = open_page("data=reg-plane")
+    before = session_id(pg)
+    rows = ["x1,x2,label"] + [f"{(i % 10) - 4.5},{(i // 10) - 2},{int((i % 10) > 4)}" for i in range(30)]
+    pg.locator("#paste-csv").click()
+    pg.locator("#csv-text").fill("\n".join(rows))
+    pg.locator("#csv-ok").click()
+    pg.wait_for_function(f"() => window.__bpl.state.session.id !== {before!r}")
+    wait_live(pg)
+    assert pg.evaluate("window.__bpl.state.data.task") == "binary"
+    assert pg.evaluate("window.__bpl.state.config.model.loss") == "bce"
+    assert pg.evaluate("window.__bpl.state.architecture.layers.at(-1).activation") == "sigmoid"
     assert pg.errors == []

@@ -86,14 +86,9 @@ export function createControls(actions) {
   let last = null; // the state last drawn: the session's real values
   const editing = new WeakSet(); // fields typed into and not yet committed
 
-  // A mouse click leaves focus on the button, and the page's keys let space through to a
-  // focused button (keyboard.js), so space would click it again instead of play / pause.
-  // Keyboard activation (event.detail 0) keeps the focus where the user put it.
+  // (A mouse click does not leave focus on these buttons, so Space still plays: keyboard.js.)
   for (const [button, act] of [[el.play, "play"], [el.pause, "pause"], [el.step, "step"], [el.reset, "reset"], [el.sample, "sample"]]) {
-    button.addEventListener("click", (ev) => {
-      if (ev.detail > 0) button.blur();
-      actions[act]();
-    });
+    button.addEventListener("click", () => actions[act]());
   }
   el.reseed.addEventListener("click", () => actions.reseed());
   el.share.addEventListener("click", () => actions.share());
@@ -107,13 +102,20 @@ export function createControls(actions) {
   el.presenter.addEventListener("change", () => actions.presenter(el.presenter.checked));
   el.animManual.addEventListener("change", () => actions.animManual(el.animManual.checked));
 
-  // Optimizer and schedule parameters: the server checks them, and a refusal comes back
-  // through fail(), which re-renders them with the session's values.
-  const onNumber = (input, apply) =>
+  // Optimizer and schedule parameters: the server checks their values, and a refusal comes back
+  // through fail(), which re-renders them with the session's values. One left empty or
+  // unreadable (1e400) is refused here, with the value in use shown again, as the main fields do.
+  const onParam = (input, name, value, send) =>
     input.addEventListener("change", () => {
       const v = numberOrNull(input);
-      markInvalid(input, Number.isNaN(v));
-      if (!Number.isNaN(v)) apply(v);
+      if (v === null || Number.isNaN(v)) {
+        tell(`${name} needs a number. Back to ${value}.`);
+        input.value = String(value);
+        markInvalid(input, true);
+        return;
+      }
+      markInvalid(input, false);
+      send(v);
     });
 
   let toastTimer = 0;
@@ -244,7 +246,7 @@ export function createControls(actions) {
           input.step = "any";
           input.min = "0";
           input.value = String(value);
-          onNumber(input, (v) => v !== null && actions.train({ optimizer: { [k]: v } }));
+          onParam(input, k.replace(/_/g, " "), value, (v) => actions.train({ optimizer: { [k]: v } }));
           label.append(span, input);
         }
         return label;
@@ -270,7 +272,7 @@ export function createControls(actions) {
         input.min = "0";
         input.value = String(sched[k] ?? params[k]);
         input.setAttribute("aria-label", `schedule ${k}`);
-        onNumber(input, (v) => v !== null && actions.train({ schedule: { ...sched, [k]: v } }));
+        onParam(input, k.replace(/_/g, " "), sched[k] ?? params[k], (v) => actions.train({ schedule: { ...sched, [k]: v } }));
         label.append(span, input);
         return label;
       }),

@@ -41,11 +41,19 @@ export function createNetworkView(el, actions) {
       actions.hover(hit);
     }
   });
-  // A tight header's menu closes on any click outside the headers.
-  document.addEventListener("click", (ev) => {
-    if (openHead < 0 || el.heads.contains(ev.target)) return;
+  // A tight header's menu closes on any click outside the headers, and on Escape.
+  const closeHeadMenu = () => {
     openHead = -1;
-    for (const head of el.heads.children) head.classList.remove("open");
+    for (const head of el.heads.children) {
+      head.classList.remove("open");
+      head.firstChild?.setAttribute?.("aria-expanded", "false");
+    }
+  };
+  document.addEventListener("click", (ev) => {
+    if (openHead >= 0 && !el.heads.contains(ev.target)) closeHeadMenu();
+  });
+  document.addEventListener("keydown", (ev) => {
+    if (openHead >= 0 && ev.key === "Escape") closeHeadMenu();
   });
   el.canvas.addEventListener("mouseleave", () => {
     pointer = null;
