@@ -42,7 +42,7 @@ def canvas_point(pg: Any, x: float, y: float) -> dict[str, float]:
 
 
 def strongest_pixel(pg: Any, x: float, y: float) -> list[int]:
-    """RGBA of the most opaque pixel of the loss chart's canvas within 1 CSS px of (x, y)."""
+    """RGBA of the bluest opaque pixel of the loss chart's canvas within 1 CSS px of (x, y)."""
     return list(
         pg.evaluate(
             """([x, y]) => {
@@ -51,9 +51,13 @@ def strongest_pixel(pg: Any, x: float, y: float) -> list[int]:
                 const r = Math.ceil(d);
                 const img = c.getContext('2d')
                     .getImageData(Math.round(x * d) - r, Math.round(y * d) - r, 2 * r + 1, 2 * r + 1).data;
+                // the bluest well-covered pixel: where the test curve crosses the train curve,
+                // the most opaque one can be a blend of the two
                 let best = [0, 0, 0, 0];
-                for (let k = 0; k < img.length; k += 4)
-                    if (img[k + 3] > best[3]) best = Array.from(img.slice(k, k + 4));
+                for (let k = 0; k < img.length; k += 4) {
+                    const bluer = img[k + 2] - img[k] > best[2] - best[0];
+                    if (img[k + 3] > 150 && bluer) best = Array.from(img.slice(k, k + 4));
+                }
                 return best;
             }""",
             [x, y],
@@ -103,8 +107,14 @@ def test_accuracy_chart_draws_the_evaluated_train_and_test_accuracy_on_circle(op
     at = pg.evaluate(
         """() => {
             const { state, views } = window.__bpl;
-            const g = views.loss.geometry, i = state.evals.length >> 1;
-            return { x: g.sx(state.evals.steps[i]), y: g.sy(state.evals.column('train_accuracy')[i]),
+            // of the later evaluations, the one where the train and test curves lie furthest
+            // apart, so the test curve (drawn over it) cannot hide the train curve's pixels
+            const g = views.loss.geometry, tr = state.evals.column('train_accuracy');
+            const te = state.evals.column('test_accuracy');
+            let i = state.evals.length >> 1;
+            for (let k = i + 1; k < state.evals.length; k++)
+                if (Math.abs(g.sy(tr[k]) - g.sy(te[k])) > Math.abs(g.sy(tr[i]) - g.sy(te[i]))) i = k;
+            return { x: g.sx(state.evals.steps[i]), y: g.sy(tr[i]),
                      top: g.box.y, bottom: g.box.y + g.box.h };
         }"""
     )

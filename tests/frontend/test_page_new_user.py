@@ -152,3 +152,17 @@ def test_a_binary_csv_pasted_over_a_regression_set_is_classified(open_page: Open
     assert pg.evaluate("window.__bpl.state.config.model.loss") == "bce"
     assert pg.evaluate("window.__bpl.state.architecture.layers.at(-1).activation") == "sigmoid"
     assert pg.errors == []
+
+
+def test_the_loss_readouts_say_which_step_they_were_evaluated_at(
+    open_page: OpenPage, server_url: str
+) -> None:
+    pg = open_page()
+    for _ in range(3):
+        pg.get_by_test_id("step").click()
+    pg.wait_for_function("() => window.__bpl.state.step === 3")
+    ev = httpx.get(f"{server_url}/api/sessions/{session_id(pg)}").json()["eval"]
+    pg.wait_for_function(
+        "(s) => document.querySelector('[data-testid=eval-step]').textContent === s", arg=str(int(ev["step"]))
+    )
+    assert pg.evaluate("window.__bpl.state.eval.step") == ev["step"]

@@ -77,6 +77,7 @@ export function createControls(actions) {
     trainLoss: $("train-loss"),
     testLoss: $("test-loss"),
     testAcc: $("test-acc"),
+    evalStep: $("eval-step"),
     accBox: $("acc-box"),
   };
   let options = null;
@@ -304,6 +305,8 @@ export function createControls(actions) {
     const ev = state.eval;
     put(el.trainLoss, "textContent", ev ? formatSig(ev.train_loss, 4) : "—");
     put(el.testLoss, "textContent", ev ? formatSig(ev.test_loss, 4) : "—");
+    // evaluations come every few steps: say which step these numbers are of (after one Step they lag)
+    put(el.evalStep, "textContent", ev && Number.isFinite(ev.step) ? String(ev.step) : "—");
     const acc = ev?.test_accuracy;
     put(el.accBox, "hidden", acc === null || acc === undefined);
     if (!el.accBox.hidden) put(el.testAcc, "textContent", `${formatSig(acc * 100, 3)}%`);
