@@ -159,6 +159,7 @@ def overlapping_headers(pg: Any) -> list[tuple[int, int]]:
         (12, 1280, 720, "tight"),
         (24, 1280, 720, "tight"),
         (31, 768, 1024, "tight"),  # the most the server allows (32 layers with the output)
+        (20, 768, 1024, "tight&presenter=1"),  # larger labels in presenter mode
     ],
 )
 def test_layer_headers_never_overlap_however_many_layers(
@@ -167,7 +168,8 @@ def test_layer_headers_never_overlap_however_many_layers(
     context = browser.new_context(viewport={"width": width, "height": height}, base_url=server_url)
     pg = context.new_page()
     try:
-        pg.goto("/?net=" + ",".join(["tanh:4"] * hidden) + ",sigmoid:1")
+        mode, _, extra = mode.partition("&")
+        pg.goto("/?net=" + ",".join(["tanh:4"] * hidden) + ",sigmoid:1" + (f"&{extra}" if extra else ""))
         wait_live(pg)
         pg.wait_for_function(f"() => document.querySelectorAll('.layer-head').length === {hidden + 2}")
         assert pg.locator(f".layer-head.{mode}").count() == hidden + 2

@@ -166,3 +166,28 @@ def test_the_loss_readouts_say_which_step_they_were_evaluated_at(
         "(s) => document.querySelector('[data-testid=eval-step]').textContent === s", arg=str(int(ev["step"]))
     )
     assert pg.evaluate("window.__bpl.state.eval.step") == ev["step"]
+
+
+def test_input_nodes_are_labelled_with_their_features(page: Any) -> None:
+    # record every text drawn on the network canvas
+    page.add_init_script(
+        """(() => { const fill = CanvasRenderingContext2D.prototype.fillText; window.__texts = new Set();
+            CanvasRenderingContext2D.prototype.fillText = function (t, ...rest) {
+                if (this.canvas.id === 'network') window.__texts.add(String(t));
+                return fill.call(this, t, ...rest); }; })()"""
+    )
+    page.goto("/?d.features=x1,x2,x1%5E2,sin(x1)")
+    wait_live(page)
+    names = page.evaluate("window.__bpl.state.data.featureNames")
+    assert names == ["x1", "x2", "x1²", "sin(x1)"]
+    page.wait_for_function("(names) => names.every((n) => window.__texts.has(n))", arg=names)
+
+
+def test_shift_click_adds_or_removes_eight_neurons(open_page: OpenPage) -> None:
+    pg = open_page()
+    pg.get_by_label("Add a neuron to layer 1").click(modifiers=["Shift"])
+    pg.wait_for_function("() => window.__bpl.state.architecture.layers[0].units === 16")
+    wait_live(pg)
+    pg.get_by_label("Remove a neuron from layer 1").click(modifiers=["Shift"])
+    pg.wait_for_function("() => window.__bpl.state.architecture.layers[0].units === 8")
+    assert pg.errors == []

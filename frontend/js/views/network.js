@@ -90,7 +90,7 @@ export function createNetworkView(el, actions) {
   function renderHeads(state, options) {
     const arch = state.architecture;
     const acts = options?.activations || ["linear", "relu", "leaky_relu", "tanh", "sigmoid"];
-    const key = JSON.stringify([arch.layers.map((l) => [l.output_shape, l.activation]), acts, actions.canEdit(), state.ui.presenter, heads, headWidth >= 30, headWidth >= 46]);
+    const key = JSON.stringify([arch.layers.map((l) => [l.output_shape, l.activation]), acts, actions.canEdit(), state.ui.presenter, heads, headWidth >= 30, headWidth >= 46, headWidth < 24 * scale]);
     const xs = layout.columns.map((c) => Math.round(c.cx)).join();
     if (key === headsKey && el.heads.children.length === layout.columns.length) {
       // Same headers, moved (the canvas changed width): move them rather than build new ones.
@@ -108,7 +108,7 @@ export function createNetworkView(el, actions) {
     layout.columns.forEach((col, c) => {
       const head = document.createElement("div");
       // Very tight columns (20+ layers): every other header one row lower, so labels have two columns' room.
-      head.className = `layer-head ${heads}${heads === "tight" && headWidth < 24 && c % 2 ? " low" : ""}`;
+      head.className = `layer-head ${heads}${heads === "tight" && headWidth < 24 * scale && c % 2 ? " low" : ""}`;
       head.style.left = `${headLeft(c)}px`;
       if (c === 0) head.classList.add("first");
       if (c === nLayers) head.classList.add("last");
@@ -149,13 +149,15 @@ export function createNetworkView(el, actions) {
         minus.textContent = "−";
         minus.setAttribute("aria-label", `Remove a neuron from layer ${c}`);
         minus.disabled = !editable || col.count <= 1;
-        minus.addEventListener("click", () => actions.changeUnits(c - 1, -1));
+        minus.title = "Remove a neuron (Shift: 8)";
+        minus.addEventListener("click", (ev) => actions.changeUnits(c - 1, ev.shiftKey ? -8 : -1));
         const plus = document.createElement("button");
         plus.type = "button";
         plus.textContent = "+";
         plus.setAttribute("aria-label", `Add a neuron to layer ${c}`);
         plus.disabled = !editable;
-        plus.addEventListener("click", () => actions.changeUnits(c - 1, +1));
+        plus.title = "Add a neuron (Shift: 8)";
+        plus.addEventListener("click", (ev) => actions.changeUnits(c - 1, ev.shiftKey ? 8 : 1));
         const sel = document.createElement("select");
         sel.setAttribute("aria-label", `Activation of layer ${c}`);
         sel.disabled = !editable;
@@ -478,6 +480,7 @@ export function createNetworkView(el, actions) {
         roundRect(ctx, node.x, node.y, s, s, radius);
         ctx.stroke();
         if (trace && cs && s >= 22) drawAnimValue(ctx, trace, c, node, cs, s);
+        if (c === 0 && s >= 20) drawFeatureName(ctx, state.data?.featureNames?.[node.unit], node, s);
         if (c > 0) {
           const b = biasValues(state, c, edgeMode);
           const dot = biasDot(node, s);
@@ -502,6 +505,22 @@ export function createNetworkView(el, actions) {
         ctx.font = `${Math.round(10 * scale)}px ui-monospace, monospace`;
       }
     }
+  }
+
+  // Which input is which (x1, x2, x1², sin(x1)…): a small label in the node's lower left corner.
+  function drawFeatureName(ctx, name, node, s) {
+    if (!name) return;
+    ctx.save();
+    ctx.font = `${Math.round(Math.min(11, s * 0.24) * Math.min(scale, 1.2))}px system-ui, sans-serif`;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "bottom";
+    const w = ctx.measureText(name).width;
+    const h = Math.min(14, s * 0.3) * Math.min(scale, 1.2);
+    ctx.fillStyle = "rgba(255,255,255,0.82)";
+    ctx.fillRect(node.x + 1, node.y + s - h - 1, Math.min(w + 4, s - 2), h);
+    ctx.fillStyle = "#1d2330";
+    ctx.fillText(name, node.x + 3, node.y + s - 1.5, s - 6);
+    ctx.restore();
   }
 
   function drawAnimValue(ctx, trace, c, node, cs, s) {
