@@ -9,6 +9,7 @@ import { fitCanvas, TileCache, roundRect } from "../draw.js";
 import { columnMean, at2 } from "../protocol.js";
 import { columnCounts, isDense } from "../state.js";
 import { animationAt, columnState } from "../animation.js";
+import { createLayerHeads } from "./layerHeads.js";
 
 const LUT = divergingLUT();
 const EDGE_LEVELS = 12;
@@ -21,11 +22,8 @@ export function createNetworkView(el, actions) {
   const tiles = new TileCache();
   let layout = null;
   let layoutKey = "";
-  let headsKey = "";
-  let headsX = ""; // the headers' (rounded) positions
-  let heads = "wide"; // how the headers fit between the columns (layout.js headMode)
-  let openHead = -1; // the tight header whose menu is open
-  let headWidth = 0; // px a header may take (the column spacing less a margin)
+  const heads = createLayerHeads(el.heads, actions);
+  let headFit = { mode: "wide", width: 0 }; // how the headers fit between the columns (layerHeads.js)
   let scale = 1;
   let lastHover = null;
   let pointer = null; // client coordinates of the mouse over the canvas
@@ -40,20 +38,6 @@ export function createNetworkView(el, actions) {
       lastHover = hit;
       actions.hover(hit);
     }
-  });
-  // A tight header's menu closes on any click outside the headers, and on Escape.
-  const closeHeadMenu = () => {
-    openHead = -1;
-    for (const head of el.heads.children) {
-      head.classList.remove("open");
-      head.firstChild?.setAttribute?.("aria-expanded", "false");
-    }
-  };
-  document.addEventListener("click", (ev) => {
-    if (openHead >= 0 && !el.heads.contains(ev.target)) closeHeadMenu();
-  });
-  document.addEventListener("keydown", (ev) => {
-    if (openHead >= 0 && ev.key === "Escape") closeHeadMenu();
   });
   el.canvas.addEventListener("mouseleave", () => {
     pointer = null;
@@ -76,105 +60,6 @@ export function createNetworkView(el, actions) {
     return null;
   }
 
-  // --- layer headers (DOM, positioned over the canvas columns) ------------------
-
-  // Headers are centred on their column, but the input's starts at its nodes' left edge and the
-  // output's ends at their right edge: "softmax · cross_entropy" is wider than the canvas margin.
-  function headLeft(c) {
-    const col = layout.columns[c];
-    if (c === 0) return col.x;
-    if (c === layout.columns.length - 1) return col.x + layout.nodeSize;
-    return col.cx;
-  }
-
-  function renderHeads(state, options) {
-    const arch = state.architecture;
-    const acts = options?.activations || ["linear", "relu", "leaky_relu", "tanh", "sigmoid"];
-    const key = JSON.stringify([arch.layers.map((l) => [l.output_shape, l.activation]), acts, actions.canEdit(), state.ui.presenter, heads, headWidth >= 30, headWidth >= 46, headWidth < 24 * scale]);
-    const xs = layout.columns.map((c) => Math.round(c.cx)).join();
-    if (key === headsKey && el.heads.children.length === layout.columns.length) {
-      // Same headers, moved (the canvas changed width): move them rather than build new ones.
-      // Replaced <select>s can outlive their removal a while (Chromium keeps the form controls
-      // of the page's history entry), so rebuilding only for a move would hold extra nodes.
-      if (xs !== headsX) [...el.heads.children].forEach((head, c) => (head.style.left = `${headLeft(c)}px`));
-      headsX = xs;
-      return;
-    }
-    headsKey = key;
-    headsX = xs;
-    el.heads.replaceChildren();
-    const editable = actions.canEdit();
-    const nLayers = arch.layers.length;
-    layout.columns.forEach((col, c) => {
-      const head = document.createElement("div");
-      // Very tight columns (20+ layers): every other header one row lower, so labels have two columns' room.
-      head.className = `layer-head ${heads}${heads === "tight" && headWidth < 24 * scale && c % 2 ? " low" : ""}`;
-      head.style.left = `${headLeft(c)}px`;
-      if (c === 0) head.classList.add("first");
-      if (c === nLayers) head.classList.add("last");
-      const long = c === 0 ? `Input · ${col.count}` : c === nLayers ? `Output · ${col.count}` : `Layer ${c} · ${col.count}`;
-      const short = c === 0 ? `In · ${col.count}` : c === nLayers ? `Out · ${col.count}` : `L${c} · ${col.count}`;
-      const tiny = c === 0 ? "In" : c === nLayers ? "Out" : String(c); // a tight header too narrow for `short`
-      const hidden = c > 0 && c < nLayers;
-      let title;
-      if (heads === "tight" && hidden) {
-        // Too narrow for the controls: the title opens them in a small menu.
-        title = document.createElement("button");
-        title.type = "button";
-        title.textContent = headWidth >= 46 ? `L${c}·${col.count}` : headWidth >= 30 ? `L${c}` : String(c);
-        title.title = `${long} · ${arch.layers[c - 1].activation}`;
-        title.setAttribute("aria-label", `Layer ${c}: ${col.count} units, ${arch.layers[c - 1].activation}; change them`);
-        title.setAttribute("aria-expanded", String(openHead === c));
-        title.addEventListener("click", (ev) => {
-          ev.stopPropagation();
-          openHead = openHead === c ? -1 : c;
-          [...el.heads.children].forEach((h, k) => {
-            h.classList.toggle("open", k === openHead);
-            h.firstChild.setAttribute?.("aria-expanded", String(k === openHead));
-          });
-        });
-        head.classList.toggle("open", openHead === c);
-      } else {
-        title = document.createElement("span");
-        title.textContent = heads === "wide" ? long : heads === "tight" ? (headWidth >= 46 ? short.replace(" · ", "·") : tiny) : short;
-        title.title = long;
-      }
-      title.classList.add("title");
-      head.append(title);
-      if (hidden) {
-        const units = document.createElement("div");
-        units.className = "units";
-        const minus = document.createElement("button");
-        minus.type = "button";
-        minus.textContent = "−";
-        minus.setAttribute("aria-label", `Remove a neuron from layer ${c}`);
-        minus.disabled = !editable || col.count <= 1;
-        minus.title = "Remove a neuron (Shift: 8)";
-        minus.addEventListener("click", (ev) => actions.changeUnits(c - 1, ev.shiftKey ? -8 : -1));
-        const plus = document.createElement("button");
-        plus.type = "button";
-        plus.textContent = "+";
-        plus.setAttribute("aria-label", `Add a neuron to layer ${c}`);
-        plus.disabled = !editable;
-        plus.title = "Add a neuron (Shift: 8)";
-        plus.addEventListener("click", (ev) => actions.changeUnits(c - 1, ev.shiftKey ? 8 : 1));
-        const sel = document.createElement("select");
-        sel.setAttribute("aria-label", `Activation of layer ${c}`);
-        sel.disabled = !editable;
-        for (const a of acts) sel.add(new Option(a, a, false, a === arch.layers[c - 1].activation));
-        sel.addEventListener("change", () => actions.setActivation(c - 1, sel.value));
-        units.append(minus, sel, plus);
-        head.append(units);
-      } else if (heads === "wide") {
-        // the output's activation and loss (also in the Problem menu), the input's role
-        const act = document.createElement("span");
-        act.textContent = c === nLayers ? `${arch.layers[c - 1].activation} · ${arch.loss}` : "features";
-        head.append(act);
-      }
-      el.heads.append(head);
-    });
-  }
-
   // --- drawing --------------------------------------------------------------------
 
   function edgeValues(state, c, mode) {
@@ -194,8 +79,7 @@ export function createNetworkView(el, actions) {
     const { ctx, w, h, dpr } = fitCanvas(el.canvas);
     ctx.clearRect(0, 0, w, h);
     if (!isDense(state)) {
-      el.heads.replaceChildren();
-      headsKey = "";
+      heads.clear();
       layout = null;
       el.note.hidden = false;
       el.note.textContent = state.architecture
@@ -211,14 +95,13 @@ export function createNetworkView(el, actions) {
       const place = (top) => networkLayout({ counts, width: w, height: h, top, bottom: 34, left: 18, right: 18, maxNode: 52 * scale, minNode: 12 });
       layout = place(headRoom("wide", scale));
       const cols = layout.columns;
-      heads = headMode(cols.length > 1 ? cols[1].cx - cols[0].cx : w, scale);
-      if (heads !== "wide") layout = place(headRoom(heads, scale));
-      headWidth = Math.floor(cols.length > 1 ? cols[1].cx - cols[0].cx - 6 : w);
-      el.heads.style.setProperty("--head-w", `${headWidth}px`);
+      const spacing = cols.length > 1 ? cols[1].cx - cols[0].cx : w;
+      headFit = { mode: headMode(spacing, scale), width: Math.floor(spacing - 6) };
+      if (headFit.mode !== "wide") layout = place(headRoom(headFit.mode, scale));
       layoutKey = key;
       el.canvas.dataset.layers = counts.join("-");
     }
-    renderHeads(state, options);
+    heads.render(state, options, layout, headFit, scale);
 
     const anim = state.ui.anim;
     const phase = anim ? animationAt(anim, now) : null;
@@ -672,7 +555,7 @@ export function createNetworkView(el, actions) {
     },
     reset() {
       layoutKey = "";
-      headsKey = "";
+      heads.reset();
       legendKey = "";
     },
     /** Client coordinates of a point on an edge / node (for tests and tours). */
