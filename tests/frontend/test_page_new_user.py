@@ -95,8 +95,11 @@ def test_speed_and_stop_conditions_carry_over_to_a_rebuilt_network(open_page: Op
     pg.wait_for_function(
         "() => window.__bpl.state.play.speed === 100 && window.__bpl.state.play.max_steps === 300"
     )
-    assert pg.locator("#speed").input_value() == "100"
-    assert pg.locator("#stop-steps").input_value() == "300"
+    # the fields follow on the next drawn frame
+    pg.wait_for_function(
+        "() => document.getElementById('speed').value === '100'"
+        " && document.getElementById('stop-steps').value === '300'"
+    )
     assert pg.errors == []
 
 
