@@ -251,6 +251,11 @@ def test_each_lesson_loads_its_session_and_runs_its_first_steps(
             " || window.__bpl.state.playing",
             timeout=60_000,
         )
+        # "playing" can arrive before the trainer's first slice: give the server a moment
+        for _ in range(100):
+            if httpx.get(f"{server_url}/api/sessions/{current}").json()["step"] >= 1:
+                break
+            time.sleep(0.1)
         assert httpx.get(f"{server_url}/api/sessions/{current}").json()["step"] >= 1
     assert page.errors == []
 
