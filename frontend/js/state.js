@@ -12,6 +12,7 @@ export const NORM_CAPACITY = 1024;
 export function createState() {
   return {
     session: { id: null, token: null, role: "none", status: "idle", viewers: 0 },
+    revision: -1, // the newest session info applied (REST replies and events are ordered by it)
     options: null,
     config: null, // the running session's config (normalised by the server)
     info: null, // the last session info (GET /api/sessions/{id})
@@ -94,6 +95,12 @@ function setLayerCount(state, n) {
 export function applySessionInfo(state, info, fromRest = false) {
   if (!info) return;
   if (state.session.id && info.id && info.id !== state.session.id) return;
+  // REST replies and socket events can cross: an older one must not undo a newer change (two
+  // quick edits of the play options: the first reply, arriving last, put the first edit back).
+  if (typeof info.revision === "number") {
+    if (info.revision < state.revision) return;
+    state.revision = info.revision;
+  }
   if (typeof info.generation === "number" && info.generation !== state.generation) {
     if (state.generation >= 0) resetRun(state);
     state.generation = info.generation;
@@ -130,6 +137,7 @@ export function applyHello(state, msg) {
     resetRun(state);
   }
   state.generation = -1; // accept hello's generation as is
+  state.revision = -1; // and its revision (a restarted server counts from 0 again)
   applySessionInfo(state, msg.session);
   state.architecture = msg.architecture || state.architecture;
   if (state.architecture) setLayerCount(state, state.architecture.layers.length);

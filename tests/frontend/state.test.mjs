@@ -124,3 +124,15 @@ test("a REST answer does not undo what the socket already said (divergence after
   applySessionInfo(s, info({ playing: false, divergence: null }));
   assert.equal(s.divergence, null, "a full session info (hello, GET) is authoritative");
 });
+
+test("session info older than what was applied is ignored: a late REST reply cannot undo a newer change", () => {
+  const s = hello();
+  applySessionInfo(s, info({ revision: 5, play: { speed: 100, max_steps: 300 } }));
+  applySessionInfo(s, info({ revision: 4, play: { speed: 100, max_steps: null } }), true);
+  assert.deepEqual(s.play, { speed: 100, max_steps: 300 });
+  applySessionInfo(s, info({ revision: 6, play: { speed: null, max_steps: null } }), true);
+  assert.deepEqual(s.play, { speed: null, max_steps: null });
+  // a hello starts afresh (a restarted server counts revisions from 0 again)
+  applyHello(s, { type: "hello", session: info({ revision: 0, play: { speed: 7 } }), architecture: arch, data: {} });
+  assert.deepEqual(s.play, { speed: 7 });
+});
