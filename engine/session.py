@@ -432,10 +432,7 @@ class TrainingSession:
             self.optimizer.reset_state()
             # The last evaluation was of the diverged weights: evaluate the restored ones, so the
             # loss reported from now on (and drawn last on the curves) is that of the weights in use.
-            ev = self.evaluate()
-            self.history.evals.amend(
-                self.step_count, *(math.nan if ev[f] is None else float(ev[f] or 0.0) for f in EVAL_FIELDS)
-            )
+            self.history.evals.amend(self.step_count, *self._evaluation_row())
         elif any(not np.all(np.isfinite(buf)) for buf in self.optimizer.buffers().values()):
             self.optimizer.reset_state()
         self.divergence = None
@@ -463,9 +460,13 @@ class TrainingSession:
         accuracy = classification_accuracy(self.data.task, out["a"], Y)
         return loss, accuracy
 
-    def _record_evaluation(self) -> None:
+    def _evaluation_row(self) -> list[float]:
+        """:meth:`evaluate` as the evaluation curve's columns (NaN where a set is empty)."""
         ev = self.evaluate()
-        values = [math.nan if ev[f] is None else float(ev[f] or 0.0) for f in EVAL_FIELDS]
+        return [math.nan if ev[f] is None else float(ev[f] or 0.0) for f in EVAL_FIELDS]
+
+    def _record_evaluation(self) -> None:
+        values = self._evaluation_row()
         self.history.evals.record(self.step_count, *values)
         self._watch_loss(values[0])
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.session import TrainingSession
+from server.limits import LimitError, check_batch_size
 from server.sessions import ManagedSession
 from server.settings import Settings
 
@@ -29,14 +30,6 @@ log = logging.getLogger("backprop_lab.trainer")
 
 # The longest the trainer waits for the sockets to take a frame (see Hub.drained).
 MAX_SEND_WAIT_SECONDS = 0.02
-
-
-class LimitError(ValueError):
-    """A configured limit was exceeded; the message names the limit and the value (HTTP 413/429/422)."""
-
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class NotFound(KeyError):
@@ -69,9 +62,7 @@ def check_config_limits(config: dict[str, Any], engine: TrainingSession | None, 
                 f"data.{key} has {len(rows)} rows, over the limit max_samples = {settings.max_samples}"
             )
     training = config.get("training") or {}
-    batch = training.get("batch_size")
-    if isinstance(batch, int) and batch > settings.max_batch_size:
-        raise LimitError(f"batch_size = {batch} exceeds the limit max_batch_size = {settings.max_batch_size}")
+    check_batch_size(training.get("batch_size"), settings.max_batch_size)
     if engine is not None and engine.network.size > settings.max_parameters:
         raise LimitError(
             f"the network has {engine.network.size} parameters, over the limit max_parameters = "

@@ -22,6 +22,7 @@ from engine.session import StepResult, TrainingSession
 from engine.trace import StepSummary, StepTrace, TraceLevel
 from server.framebuilder import FrameBuilder
 from server.hub import EncodedFrame, Hub
+from server.limits import check_batch_size
 from server.points import PointsRing
 from server.protocol import jsonable
 from server.schemas import PlayOptions
@@ -164,7 +165,7 @@ class ManagedSession:
         sample, the next in the epoch's order); it is pinned in the recording both
         ways, so time travel replays it exactly.
         """
-        self._check_batch_size(batch_size)
+        check_batch_size(batch_size, self.max_batch_size)
         with self.lock:
             if batch_size is None or batch_size == self.engine.batch_size:
                 return self._step_locked(n)
@@ -227,7 +228,8 @@ class ManagedSession:
     def apply_changes(
         self, training: dict[str, Any] | None, play: PlayOptions | None, lockstep: bool | None
     ) -> None:
-        self._check_batch_size((training or {}).get("batch_size"))
+        # the limit at creation holds on every change too: past it, no rebuild of the config would work
+        check_batch_size((training or {}).get("batch_size"), self.max_batch_size)
         with self.lock:
             if training:
                 self.engine.apply_training_changes(training)
@@ -239,14 +241,6 @@ class ManagedSession:
                 if lockstep:
                     self.playing = False
             self._changed("config", session=self.info())
-
-    def _check_batch_size(self, batch_size: object) -> None:
-        # The same refusal as at creation (manager.check_config_limits): a live change must not
-        # lift a session past a limit that every later rebuild of its config would then hit.
-        if isinstance(batch_size, int) and batch_size > self.max_batch_size:
-            raise ValueError(
-                f"batch_size = {batch_size} exceeds the limit max_batch_size = {self.max_batch_size}"
-            )
 
     def start(self, play: PlayOptions | None) -> None:
         with self.lock:

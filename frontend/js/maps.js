@@ -273,24 +273,6 @@ export function decodeOneHot(x, vocab) {
   return s;
 }
 
-/** Nested JSON lists → {data: Float64Array, shape} (null → NaN). */
-export function fromNested(nested) {
-  const shape = [];
-  let v = nested;
-  while (Array.isArray(v)) {
-    shape.push(v.length);
-    v = v[0];
-  }
-  const data = new Float64Array(prod(shape));
-  let k = 0;
-  const walk = (x) => {
-    if (Array.isArray(x)) x.forEach(walk);
-    else data[k++] = x === null ? NaN : x;
-  };
-  walk(nested);
-  return { data, shape };
-}
-
 /** Per-row totals and the share of the diagonal of a confusion matrix counts[true][predicted]. */
 export function confusionSummary(counts) {
   const rows = counts.map((r) => r.reduce((a, b) => a + b, 0));

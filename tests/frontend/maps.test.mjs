@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as m from "../../frontend/js/maps.js";
+import { nestedToArray } from "../../frontend/js/protocol.js";
 
 const arr = (data, shape) => ({ data: Float64Array.from(data), shape });
 const close = (a, b, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} ≠ ${b}`);
@@ -155,7 +156,7 @@ test("targets are read back from the output layer's a and δ", () => {
 
 test("one-hot rows decode to text, nested lists to typed arrays, confusion rows to totals", () => {
   assert.equal(m.decodeOneHot(arr([0, 1, 0, 1, 0, 0, 0, 0, 0], [3, 3]), "ab "), "ba·");
-  const x = m.fromNested([[[1, 2]], [[3, null]]]);
+  const x = nestedToArray([[[1, 2]], [[3, null]]]); // protocol.js: the one converter the views share
   assert.deepEqual(x.shape, [2, 1, 2]);
   assert.ok(Number.isNaN(x.data[3]));
   assert.deepEqual(m.confusionSummary([[3, 1], [0, 4]]), { rows: [4, 4], total: 8, accuracy: 7 / 8 });

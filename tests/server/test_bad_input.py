@@ -602,7 +602,7 @@ WS_CASES = [
         "batch over the limit in set",
         {"type": "control", "action": "set", "training": {"batch_size": 100_000}},
         ("max_batch_size",),
-        400,
+        422,  # a limit, as over REST
         with_token=True,
     ),
     WsCase(

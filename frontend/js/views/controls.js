@@ -39,7 +39,7 @@ function markInvalid(input, on) {
  * @param {object} actions  play, pause, step, sample, reset, train(changes), playOptions(),
  *                          setOutputPair(act, loss), setModel(partial), setSeed(seed), reseed, share,
  *                          exportSession, importFile(file), presenter(on), animManual(on),
- *                          and optionally notify(text, kind) to show a message
+ *                          notify(text, kind) to show a message
  */
 export function createControls(actions) {
   const el = {
@@ -119,18 +119,7 @@ export function createControls(actions) {
       send(v);
     });
 
-  let toastTimer = 0;
-  function tell(text) {
-    if (actions.notify) return actions.notify(text, "error");
-    // no notify from the composer: use the page's toast box the same way
-    const box = $("toast");
-    if (!box) return;
-    box.textContent = text;
-    box.className = "toast error";
-    box.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => box.textContent === text && (box.hidden = true), 6000);
-  }
+  const tell = (text) => actions.notify(text, "error"); // the page's toast
 
   const training = () => last?.config?.training;
   const fields = [

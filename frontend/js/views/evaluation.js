@@ -7,7 +7,8 @@ import { css, tint, categorical } from "../colors.js";
 import { fitCanvas } from "../draw.js";
 import { formatSig } from "../scales.js";
 import { RectTiles, blit } from "../tiles.js";
-import { fromNested, decodeOneHot, confusionSummary } from "../maps.js";
+import { decodeOneHot, confusionSummary } from "../maps.js";
+import { nestedToArray } from "../protocol.js";
 
 const MAX_GALLERY = 24;
 const vis = (ch) => (ch === " " ? "␣" : ch);
@@ -216,7 +217,7 @@ export function createEvaluationView(el) {
         ? "Most confidently wrong (true → predicted, confidence) · click a cell above to filter"
         : "No mistakes on this set.";
     for (const m of shownList) {
-      const x = fromNested(m.x);
+      const x = nestedToArray(m.x);
       const [, H, W] = x.shape;
       const fig = document.createElement("figure");
       fig.className = "sx-thumb";
@@ -238,9 +239,9 @@ export function createEvaluationView(el) {
     const examples = data.sequences.slice(0, 6);
     listHead.textContent = examples.length ? "Predicted against target, first test sequences:" : "";
     for (const ex of examples) {
-      const x = fromNested(ex.x);
-      const target = fromNested(ex.target);
-      const output = fromNested(ex.output);
+      const x = nestedToArray(ex.x);
+      const target = nestedToArray(ex.target);
+      const output = nestedToArray(ex.output);
       const item = document.createElement("div");
       item.className = "sx-seq";
       if (data.task === "multiclass" && names && x.shape[1] === names.length) {

@@ -5,7 +5,7 @@
 
 import { divergingLUT, categorical, tint, css, activationDomain, diverging } from "../colors.js";
 import { linearScale, linearTicks, maxAbs, extent, formatTick } from "../scales.js";
-import { fitCanvas, TileCache } from "../draw.js";
+import { fitCanvas, polyline, TileCache } from "../draw.js";
 import { outputActivation } from "../state.js";
 import { inputSpace } from "../features.js";
 
@@ -281,6 +281,8 @@ export function createOutputPlane(el, actions) {
 
   let rangeOf = null; // the data object lineRange was last worked out for, and its answer
   let range = null;
+  let curveOf = null; // the curve whose x values curveXs holds
+  let curveXs = null;
 
   function drawLine(ctx, state, w, h, scale) {
     const data = state.data;
@@ -313,29 +315,19 @@ export function createOutputPlane(el, actions) {
     const curve = state.heat?.curve;
     const shown = !!curve && curve.domain[0] === lo && curve.domain[1] === hi && curve.values.length > 1;
     if (shown) {
-      const v = curve.values;
-      const n = v.length;
+      if (curveOf !== curve) {
+        // the curve's x values: its points spread evenly over the domain (once per curve, not per frame)
+        curveOf = curve;
+        const n = curve.values.length;
+        curveXs = Float64Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+      }
       ctx.save();
       ctx.beginPath();
       ctx.rect(x0, y0, pw, ph);
       ctx.clip();
-      ctx.beginPath();
-      let pen = false;
-      for (let i = 0; i < n; i++) {
-        if (!Number.isFinite(v[i])) {
-          pen = false;
-          continue;
-        }
-        const x = sx(lo + ((hi - lo) * i) / (n - 1));
-        const y = sy(v[i]);
-        if (pen) ctx.lineTo(x, y);
-        else ctx.moveTo(x, y);
-        pen = true;
-      }
       ctx.strokeStyle = "#1d2330";
       ctx.lineWidth = 2 * scale;
-      ctx.lineJoin = "round";
-      ctx.stroke();
+      polyline(ctx, curveXs, curve.values, sx, sy);
       ctx.restore();
     }
     setCaption(shown ? "network output" : "");
